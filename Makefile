@@ -1,0 +1,37 @@
+# The two set-up commands a new user needs: `make demo` and `make test`. Each builds .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+OUT ?= out
+
+.PHONY: install demo test test-fast segment-demo bench clean ui
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first and pinned: several dependencies ask for torch with no upper bound.
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) -m pipeline segment data/seeds --out $(OUT)/seed_units.pred.jsonl
+	$(PY) -m pipeline evaluate-segments --gold data/seed_units.jsonl --pred $(OUT)/seed_units.pred.jsonl
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not integration and not slow"
+
+bench: install
+	$(PY) benchmarks/segment_speed.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,3 @@
+"""Argument mining for immigration-enforcement op-eds."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,142 @@
+"""The data contract of ``CODEBOOK.md`` section 4 as code.
+
+Every file the pipeline reads or writes is JSON Lines with one unit per line. ``read_units``
+rejects a malformed line with ``file:line: what is wrong``; ``atomic_write`` makes sure a reader
+never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError
+
+# The order is part of the contract: model heads, score columns and reports follow it.
+LABELS: tuple[str, ...] = ("pro-enforcement", "civil-liberties", "fiscal", "federalism")
+Label = Literal["pro-enforcement", "civil-liberties", "fiscal", "federalism"]
+
+
+class Unit(BaseModel):
+    """One argument unit: a span ``[start, end)`` of an article's decoded text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    doc_id: str = Field(min_length=1)
+    unit_id: str = Field(min_length=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str = Field(min_length=1)
+    labels: list[Label] = Field(default_factory=list)
+
+    @field_validator("labels")
+    @classmethod
+    def _sorted_unique(cls, labels: list[str]) -> list[str]:
+        if labels != sorted(set(labels)):
+            raise ValueError(f"labels must be sorted and without duplicates, got {labels}")
+        return labels
+
+    @model_validator(mode="after")
+    def _span_matches_text(self) -> Unit:
+        if self.end - self.start != len(self.text):
+            raise ValueError(
+                f"span [{self.start}, {self.end}) has length {self.end - self.start} "
+                f"but text has length {len(self.text)}"
+            )
+        return self
+
+
+class PredictedUnit(Unit):
+    """A unit labelled by a model: ``scores`` maps every label to its probability."""
+
+    scores: dict[Label, float]
+
+    @field_validator("scores")
+    @classmethod
+    def _all_labels_scored(cls, scores: dict[str, float]) -> dict[str, float]:
+        missing = set(LABELS) - set(scores)
+        if missing:
+            raise ValueError(f"scores miss labels {sorted(missing)}")
+        return {label: scores[label] for label in LABELS}
+
+
+def _describe(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def iter_units(path: Path, model: type[Unit] = Unit) -> Iterator[Unit]:
+    """Yield validated units from a JSONL file; raise ``InputError`` naming ``file:line``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    with path.open("r", encoding="utf-8") as f:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise InputError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+                if not isinstance(record, dict):
+                    raise InputError(f"{path}:{lineno}: expected a JSON object")
+                try:
+                    yield model.model_validate(record)
+                except ValidationError as err:
+                    raise InputError(f"{path}:{lineno}: {_describe(err)}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path}:{lineno + 1}: not valid UTF-8") from None
+
+
+def read_units(path: Path, model: type[Unit] = Unit) -> list[Unit]:
+    """Read a whole units file, checking that unit ids are unique."""
+    units = list(iter_units(path, model))
+    seen: set[str] = set()
+    for lineno, unit in enumerate(units, start=1):
+        if unit.unit_id in seen:
+            raise InputError(f"{path}: duplicate unit_id {unit.unit_id!r}")
+        seen.add(unit.unit_id)
+    return units
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` and move it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # readers never see half a file
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_units(path: Path, units: Iterable[BaseModel]) -> int:
+    """Write units as JSONL atomically; return how many were written."""
+    n = 0
+    with atomic_write(path) as f:
+        for unit in units:
+            f.write(unit.model_dump_json() + "\n")
+            n += 1
+    return n
+
+
+def labels_to_vector(labels: Iterable[str]) -> list[float]:
+    present = set(labels)
+    return [1.0 if label in present else 0.0 for label in LABELS]

@@ -1,0 +1,310 @@
+"""Split an article into argument units following ``CODEBOOK.md`` section 1.
+
+The work happens in three layers, each general rather than tuned to any one article:
+
+1. **Lines.** A unit never crosses a line break, so the text is cut into lines first. Whole lines
+   of page furniture (site names, section labels, bylines, datelines, share and navigation lines,
+   copyright notices) and bare titles are dropped here; a leading metadata prefix such as
+   ``date 2011-11-18`` is skipped.
+2. **Sentences.** A statistical splitter proposes sentence boundaries inside each line. Two are
+   available: ``blingfire`` (the default, fast) and ``pysbd`` (rule-based, slower).
+3. **Repairs.** Proposed boundaries that the codebook forbids are undone: after abbreviations and
+   initials, inside an open quotation or bracket, before a bracketed sentence (which stays with
+   the sentence before it), before a lower-case continuation. Sentences that are platform notices
+   are dropped.
+
+Offsets always index the text exactly as given, so ``text[start:end] == unit.text``. This module
+is pure Python and never imports torch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .schema import Unit, atomic_write
+from .sources import SourceError, iter_articles
+
+Span = tuple[int, int]
+SPLITTERS = ("blingfire", "pysbd")
+
+# --- layer 1: lines ------------------------------------------------------------------------------
+
+# Navigation, promotion and sharing lines. Matched against the whole line, case-insensitively,
+# after trailing punctuation such as ":" or "»" is ignored.
+_NAV_LINE = re.compile(
+    r"""^(?:
+        go\ to\ homepage|before\ you\ go|popular\ in\ the\ community|read\ more|continue\ reading
+      | (?:share|email|print|tweet|like|save|copy\ link|share\ (?:this|on\ \w+|via\ \w+|article|story))
+        (?:\s*[|/·•]\s*(?:share|email|print|tweet|like|save|facebook|twitter|linkedin|reddit|copy\ link))*
+      | advertisement|sponsored(?:\ content)?|promoted|supported\ by
+      | comments?(?:\s*\(\d+\))?|\d+\s+comments?|view\ comments|show\ comments|leave\ a\ (?:comment|reply)
+      | subscribe\b.*|sign\ up\b.*|join\ (?:the\ conversation|us)\b.*|follow\ (?:us|me)\b.*
+      | (?:get\ )?(?:our|the)\ (?:daily|weekly|morning|evening)?\s*(?:newsletter|briefing)\b.*
+      | (?:more\ from|most\ (?:read|popular)|trending|recommended|top\ stories|you\ may\ also\ like|around\ the\ web)\b.*
+      | skip\ to\ (?:main\ )?content|back\ to\ top|menu|search|home|loading\.*|close
+      | (?:opinion|commentary|editorial|letters?|blogs?|op-ed)(?:\s*[|/:»>-]\s*\w+(?:\s\w+)?)?
+    )[\s:.»>|]*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Lines that start like furniture, whatever follows: "Related: ...", "Photo: ...", "Tags: ...".
+_NAV_PREFIX = re.compile(
+    r"^(?:related|read\ more|see\ also|also\ read|recommended|more|tags?|topics?|filed\ under|categories|"
+    r"photo|image|credit|photo\ credit|image\ credit|caption|source|editor'?s\ note|click\ here|"
+    r"copyright|all\ rights\ reserved|©|\(c\)\s*\d{4})\b\s*[:©]?",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BYLINE = re.compile(
+    r"^(?i:by|written\ by|posted\ by|words\ by)\s+[A-Z][\w.'’-]*(?:\s+[\w.'’&-]+){0,6}"
+    r"(?:\s*[,|–—-]\s*[^.!?]{0,80})?$",
+    re.VERBOSE,
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = rf"(?:\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]\d{{1,2}}:\d{{2}}(?::\d{{2}})?Z?)?|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}})"
+# A line that is only a date or a "Posted/Updated ..." stamp, with an optional time.
+_DATELINE = re.compile(
+    rf"^(?:(?:posted|published|updated|last\ updated|date|dated|first\ published)\b[\s:]*(?:on\s+)?)?"
+    rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+    rf"(?:{_DATE})?[\s,|at]*(?:\d{{1,2}}(?::\d{{2}})?\s*(?:a\.m\.|p\.m\.|am|pm)?(?:\s*[A-Z]{{2,4}})?)?\s*\.?$",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A metadata prefix at the start of a line that goes on with body text: "date 2011-11-18 On ...".
+_META_PREFIX = re.compile(
+    rf"^\s*(?:date|posted|published|updated)\s*:?\s*{_DATE}\s+", re.IGNORECASE | re.VERBOSE
+)
+# Markdown block markers that belong to the format, not the sentence.
+_MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?=\S))")
+# A bare title names a topic or a piece rather than making a claim.
+_BARE_TITLE = re.compile(
+    r"^(?:(?:a|an|the|my|our|some|open)\s+)?(?:letter|letters|note|notes|thoughts|reflections|questions|"
+    r"dispatch|report|memo|primer|q&a|faq|reader\s+mail|mailbag|update)\b"
+    r"|^(?:on|about|re|regarding|concerning)\b[\s:]",
+    re.IGNORECASE,
+)
+_TERMINAL = ".!?…"
+_CLOSERS = "\"'”’)]»"
+
+
+def _words(s: str) -> int:
+    return len(s.split())
+
+
+def _has_terminal_punctuation(line: str) -> bool:
+    return line.rstrip(_CLOSERS + " ")[-1:] in _TERMINAL + ":;"
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """True for a line of page furniture or a bare title, which is not an argument unit."""
+    s = line.strip().strip("*_").strip()
+    if not s:
+        return True
+    if _NAV_LINE.match(s) or _NAV_PREFIX.match(s) or _DATELINE.match(s):
+        return True
+    if _has_terminal_punctuation(s):
+        # Datelines such as "Updated 4:15 p.m." end in a full stop; _DATELINE caught them above.
+        return False
+    if _BYLINE.match(s):
+        return True
+    # Headline-like lines: site names and section labels are short; so are bare titles.
+    return _words(s) <= 3 or bool(_BARE_TITLE.match(s))
+
+
+# --- layer 2: sentence splitters -----------------------------------------------------------------
+
+
+def _blingfire_spans(text: str) -> list[Span]:
+    import blingfire
+
+    _, offsets = blingfire.text_to_sentences_and_offsets(text)
+    return list(offsets)
+
+
+@lru_cache(maxsize=1)
+def _pysbd_segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def _pysbd_spans(text: str) -> list[Span]:
+    return [(s.start, s.end) for s in _pysbd_segmenter().segment(text)]
+
+
+def _splitter(name: str) -> Callable[[str], list[Span]]:
+    if name == "blingfire":
+        return _blingfire_spans
+    if name == "pysbd":
+        return _pysbd_spans
+    raise ValueError(f"unknown sentence splitter {name!r}; choose one of {', '.join(SPLITTERS)}")
+
+
+# --- layer 3: repairs ----------------------------------------------------------------------------
+
+# Abbreviations that never end a sentence: titles and words that always precede a name or number.
+_ALWAYS_ABBREV = frozenset(
+    "mr mrs ms mx dr prof gov lt gen col maj capt cpt sgt cpl det insp supt rep reps sen sens atty "
+    "rev hon pres sec secy dept no nos vol art ch fig pp st ste mt ft vs v cf approx est".split()
+)
+# Abbreviations that can end a sentence; they only continue one when a lower-case word or a number
+# follows ("the U.S. program", "Maricopa Co. sheriff").
+_MAYBE_ABBREV = frozenset(
+    "u.s u.s.a u.k u.n d.c e.g i.e etc inc co corp ltd llc jr sr bros a.m p.m a.d b.c ph.d "
+    "jan feb mar apr jun jul aug sep sept oct nov dec ave blvd rd hwy dist assn univ".split()
+)
+_LAST_TOKEN = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'”’)]*$")
+_INITIAL = re.compile(r"(?:^|[\s(“\"])([A-Z])\.$")
+_NOTICE = re.compile(
+    r"this (?:post|article|story|piece|essay) (?:was|is|has been|originally) "
+    r"(?:\w+ )?(?:published|appeared|posted|adapted|republished|cross-?posted)"
+    r"|contributors control their own work|flag this entry as abusive|send us an email"
+    r"|the views expressed (?:here|in this)|do not necessarily (?:reflect|represent) the views"
+    r"|all rights reserved|this material may not be published|^©|^copyright\b",
+    re.IGNORECASE,
+)
+_OPEN_QUOTES = {"“": "”"}
+
+
+def _unbalanced(s: str) -> bool:
+    """True when ``s`` leaves a quotation or a bracket open."""
+    if s.count("“") > s.count("”"):
+        return True
+    # Straight double quotes pair up; an odd count leaves one open.
+    if s.count('"') % 2 == 1:
+        return True
+    return s.count("(") > s.count(")") or s.count("[") > s.count("]")
+
+
+def _ends_with_abbreviation(prev: str, nxt: str) -> bool:
+    m = _LAST_TOKEN.search(prev)
+    if not m:
+        return False
+    token = m.group(1).lower()
+    first = nxt[:1]
+    if token in _ALWAYS_ABBREV:
+        return True
+    continues = first.islower() or first.isdigit() or first in "$%(-–—,;"
+    if token in _MAYBE_ABBREV:
+        return continues
+    # Initials: "John F. Kennedy", "J. Smith"; a lone capital before a capitalised word.
+    if _INITIAL.search(prev.rstrip("\"'”’)")) and (first.isupper() or first.isdigit()):
+        return True
+    # Dotted acronyms of any kind ("N.Y.P.D.") continue before lower case.
+    return "." in token and continues
+
+
+def _joins(prev: str, nxt: str) -> bool:
+    """Whether the boundary a splitter proposed between ``prev`` and ``nxt`` is false."""
+    first = nxt[:1]
+    if _unbalanced(prev):
+        return True
+    if first in "([" or first in _CLOSERS:
+        # A bracketed sentence stays with the one before it; a stray closer belongs to it too.
+        return True
+    if first.islower() or first in ",;:–—-%":
+        return True
+    if prev.endswith(".") and prev[-2:-1].isdigit() and first.isdigit():
+        return True  # a decimal: "$65.4 million"
+    if prev.rstrip(_CLOSERS)[-1:] not in _TERMINAL:
+        # The splitter cut somewhere other than after sentence-final punctuation.
+        return True
+    return _ends_with_abbreviation(prev, nxt)
+
+
+def _repair(line: str, spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for start, end in spans:
+        start, end = _trim(line, start, end)
+        if start >= end:
+            continue
+        if out and _joins(line[out[-1][0] : out[-1][1]], line[start:end]):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _trim(s: str, start: int, end: int) -> Span:
+    while start < end and (s[start].isspace() or s[start] == "\ufeff"):
+        start += 1
+    while end > start and s[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# --- putting it together -------------------------------------------------------------------------
+
+
+def _lines(text: str) -> Iterator[Span]:
+    start = 0
+    for m in re.finditer(r"\r\n|\r|\n|\u2028|\u2029", text):
+        yield start, m.start()
+        start = m.end()
+    yield start, len(text)
+
+
+def segment_spans(text: str, splitter: str = "blingfire") -> list[Span]:
+    """Return the ``[start, end)`` spans of the argument units of ``text``, in order."""
+    split = _splitter(splitter)
+    spans: list[Span] = []
+    for line_start, line_end in _lines(text):
+        line = text[line_start:line_end]
+        offset = 0
+        m = _META_PREFIX.match(line) or _MARKDOWN_PREFIX.match(line)
+        if m:
+            offset = m.end()
+        body = line[offset:]
+        if is_boilerplate_line(body):
+            continue
+        for s, e in _repair(body, split(body)):
+            sentence = body[s:e]
+            if _NOTICE.search(sentence) or _NAV_LINE.match(sentence):
+                # Platform notices, and furniture glued to the end of a paragraph ("... Read More").
+                continue
+            spans.append((line_start + offset + s, line_start + offset + e))
+    return spans
+
+
+def segment_document(doc_id: str, text: str, splitter: str = "blingfire") -> list[Unit]:
+    """Segment one article into codebook units with ids ``doc_id:0``, ``doc_id:1``, ..."""
+    return [
+        Unit(doc_id=doc_id, unit_id=f"{doc_id}:{i}", start=s, end=e, text=text[s:e])
+        for i, (s, e) in enumerate(segment_spans(text, splitter))
+    ]
+
+
+@dataclass
+class SegmentSummary:
+    articles: int = 0
+    units: int = 0
+    errors: int = 0
+
+
+def segment_inputs(
+    inputs: Iterable[Path],
+    out: Path,
+    *,
+    splitter: str = "blingfire",
+    id_field: str | None = None,
+    text_field: str = "text",
+    on_error: Callable[[SourceError], None] = lambda e: None,
+) -> SegmentSummary:
+    """Segment every article of ``inputs`` into ``out`` (JSONL), streaming, written atomically."""
+    summary = SegmentSummary()
+    with atomic_write(out) as f:
+        items = iter_articles(inputs, id_field=id_field, text_field=text_field)
+        for item in tqdm(items, desc="segmenting", unit=" articles", disable=None, leave=False):
+            if isinstance(item, SourceError):
+                summary.errors += 1
+                on_error(item)
+                continue
+            units = segment_document(item.doc_id, item.text, splitter)
+            for unit in units:
+                f.write(unit.model_dump_json() + "\n")
+            summary.articles += 1
+            summary.units += len(units)
+    return summary

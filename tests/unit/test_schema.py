@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.schema import LABELS, PredictedUnit, Unit, atomic_write, read_units, write_units
+
+
+def _unit(**kw) -> dict:
+    base = {"doc_id": "a", "unit_id": "a:0", "start": 3, "end": 8, "text": "hello", "labels": ["fiscal"]}
+    return {**base, **kw}
+
+
+def test_round_trip_keeps_every_field(tmp_path):
+    units = [Unit(**_unit()), Unit(**_unit(unit_id="a:1", labels=["federalism", "fiscal"]))]
+    path = tmp_path / "u.jsonl"
+    assert write_units(path, units) == 2
+    assert read_units(path) == units
+    assert json.loads(path.read_text().splitlines()[0]) == _unit()
+
+
+def test_predicted_unit_round_trip_orders_scores_by_label(tmp_path):
+    scores = {label: 0.5 for label in reversed(LABELS)}
+    unit = PredictedUnit(**_unit(), scores=scores)
+    path = tmp_path / "p.jsonl"
+    write_units(path, [unit])
+    back = read_units(path, PredictedUnit)[0]
+    assert list(back.scores) == list(LABELS)
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        (_unit(labels=["fiscal", "federalism"]), "sorted"),
+        (_unit(labels=["fiscal", "fiscal"]), "sorted"),
+        (_unit(labels=["economy"]), "labels"),
+        (_unit(end=9), "length"),
+        (_unit(start=-1), "start"),
+        ({k: v for k, v in _unit().items() if k != "doc_id"}, "doc_id"),
+        (_unit(extra=1), "extra"),
+        (_unit(text=""), "text"),
+    ],
+)
+def test_rejections_name_file_and_line(tmp_path, record, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(_unit()) + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(InputError, match=rf"bad\.jsonl:2: .*{message}"):
+        read_units(path)
+
+
+def test_malformed_json_and_non_objects_are_rejected(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"doc_id": \n')
+    with pytest.raises(InputError, match=r"bad\.jsonl:1: not valid JSON"):
+        read_units(path)
+    path.write_text("[1, 2]\n")
+    with pytest.raises(InputError, match=r"bad\.jsonl:1: expected a JSON object"):
+        read_units(path)
+
+
+def test_duplicate_unit_ids_are_rejected(tmp_path):
+    path = tmp_path / "dup.jsonl"
+    path.write_text(json.dumps(_unit()) + "\n" + json.dumps(_unit()) + "\n")
+    with pytest.raises(InputError, match="duplicate unit_id"):
+        read_units(path)
+
+
+def test_missing_scores_label_is_rejected():
+    with pytest.raises(ValueError, match="scores miss"):
+        PredictedUnit(**_unit(), scores={"fiscal": 0.1})
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "u.jsonl"
+    path.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as f:
+            f.write("half a fi")
+            raise RuntimeError("crash")
+    assert path.read_text() == "old\n"
+    assert list(tmp_path.iterdir()) == [path]
