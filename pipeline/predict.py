@@ -1,0 +1,152 @@
+"""Score unit texts with a saved model directory, fast.
+
+What surrounds the model decides the speed, so the transformer path:
+
+- tokenises with the Rust backend (``encode_batch``, no Python padding), one chunk ahead on a
+  background thread, so tokenisation overlaps the forward pass;
+- sorts each chunk by length and pads per batch, so short sentences do not pay for long ones;
+- runs under ``torch.inference_mode()`` on all CPU cores, or on CUDA with bf16 autocast;
+- optionally runs an ONNX Runtime export (fp32 or dynamic int8) instead of torch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .modeling import Manifest
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("device 'cuda' was asked for, but torch sees no CUDA device")
+    return device
+
+
+class Labeller:
+    """Loads a model directory once and turns unit texts into per-label probabilities."""
+
+    def __init__(
+        self, model_dir: Path, *, device: str = "auto", batch_size: int = 64, backend: str = "torch",
+        chunk_size: int = 4096,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.manifest = Manifest.load(self.model_dir)
+        self.thresholds = np.array(self.manifest.threshold_list(), dtype=np.float32)
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.backend = backend
+        if backend not in BACKENDS:
+            raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.manifest.kind == "tfidf":
+            import joblib
+
+            self._sk = joblib.load(self.model_dir / "model.joblib")
+            self.device = "cpu"
+            return
+        from transformers import AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        except (OSError, ValueError) as err:
+            raise ModelError(f"{self.model_dir}: cannot load the tokenizer ({err})") from None
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelError(f"{self.model_dir}: needs a fast (Rust) tokenizer")
+        self._tok = tokenizer.backend_tokenizer.__class__.from_str(tokenizer.backend_tokenizer.to_str())
+        self._tok.enable_truncation(self.manifest.max_length)
+        self._tok.no_padding()
+        self._pad_id = tokenizer.pad_token_id or 0
+        self._uses_type_ids = "token_type_ids" in tokenizer.model_input_names
+        if backend == "torch":
+            self._init_torch(device)
+        else:
+            from .onnx_export import onnx_session
+
+            self.device = "cpu"
+            self._ort = onnx_session(self.model_dir, quantized=backend == "onnx-int8")
+
+    def _init_torch(self, device: str) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        self.device = pick_device(device)
+        if self.device == "cpu":
+            torch.set_num_threads(os.cpu_count() or 1)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(self.model_dir)
+        except (OSError, ValueError) as err:
+            raise ModelError(f"{self.model_dir}: cannot load the model weights ({err})") from None
+        self._model = model.to(self.device).eval()
+        self._bf16 = self.device == "cuda" and torch.cuda.is_bf16_supported()
+
+    # -- tokenisation -------------------------------------------------------------------------
+
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=True)]
+
+    def _batches(self, ids: list[list[int]]) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            width = max(len(ids[j]) for j in idx)
+            input_ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, j in enumerate(idx):
+                input_ids[row, : len(ids[j])] = ids[j]
+                mask[row, : len(ids[j])] = 1
+            feats = {"input_ids": input_ids, "attention_mask": mask}
+            if self._uses_type_ids:
+                feats["token_type_ids"] = np.zeros_like(input_ids)
+            yield idx, feats
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def _logits(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        if self.backend != "torch":
+            return self._ort.run(None, feats)[0]
+        import torch
+
+        inputs = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in feats.items()}
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._bf16):
+            return self._model(**inputs).logits.float().cpu().numpy()
+
+    def _score_chunk(self, ids: list[list[int]]) -> np.ndarray:
+        out = np.empty((len(ids), len(self.manifest.labels)), dtype=np.float32)
+        for idx, feats in self._batches(ids):
+            out[idx] = 1.0 / (1.0 + np.exp(-self._logits(feats)))
+        return out
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities, one row per text, columns in ``manifest.labels`` order."""
+        if len(texts) == 0:
+            return np.zeros((0, len(self.manifest.labels)), dtype=np.float32)
+        if self.manifest.kind == "tfidf":
+            return np.asarray(self._sk.predict_proba(list(texts)), dtype=np.float32)
+        chunks = [texts[i : i + self.chunk_size] for i in range(0, len(texts), self.chunk_size)]
+        results = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self._encode, chunks[0])
+            for k in range(len(chunks)):
+                ids = pending.result()
+                if k + 1 < len(chunks):  # tokenise the next chunk while the model runs this one
+                    pending = pool.submit(self._encode, chunks[k + 1])
+                results.append(self._score_chunk(ids))
+        return np.concatenate(results)
+
+    def decide(self, probs: np.ndarray) -> list[list[str]]:
+        """Thresholded label sets, sorted as the codebook requires."""
+        labels = self.manifest.labels
+        return [sorted(labels[j] for j in np.flatnonzero(row >= self.thresholds)) for row in probs]

@@ -1,0 +1,238 @@
+"""MLflow at the edge: the only module that imports mlflow.
+
+- ``open_tracker`` starts one run per command in a named experiment and yields a ``Tracker``
+  that forwards params, step metrics, artifacts, tags and datasets to it;
+- ``log_model`` logs a model directory as an MLflow pyfunc model, registers it, and moves the
+  ``champion`` alias only when the new version beats the current champion;
+- ``ArgmineModel`` is that pyfunc model: it labels units, or whole articles (segmenting first);
+- ``local_model_dir`` turns ``models:/NAME@alias`` or ``runs:/...`` into a model directory.
+
+The default store is a SQLite database in the project (``sqlite:///<root>/mlflow.db``) with
+artifacts in ``<root>/mlruns``; ``MLFLOW_TRACKING_URI`` or the config's ``tracking_uri`` point
+it elsewhere, e.g. at a team's tracking server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import TrackingConfig
+from .errors import ModelError
+from .tracker import Tracker
+
+log = logging.getLogger(__name__)
+CHAMPION = "champion"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def tracking_uri(configured: str | None = None, root: Path = PROJECT_ROOT) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or configured or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
+
+
+def _setup(uri: str) -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # cloudpickle and registry chatter
+    mlflow.set_tracking_uri(uri)
+    if uri.startswith("sqlite:"):
+        mlflow.set_registry_uri(uri)
+
+
+def _experiment(name: str, uri: str, root: Path) -> str:
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    # A local store keeps artifacts beside its database, whatever the working directory.
+    location = (Path(root) / "mlruns").resolve().as_uri() if uri.startswith("sqlite:") else None
+    return mlflow.create_experiment(name, artifact_location=location)
+
+
+def git_commit(root: Path = PROJECT_ROOT) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class MlflowTracker(Tracker):
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        import mlflow
+
+        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        import math
+
+        import mlflow
+
+        clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+        if clean:
+            mlflow.log_metrics(clean, step=step)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        import mlflow
+
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        import mlflow
+
+        mlflow.set_tags(dict(tags))
+
+    def log_dataset(self, paths: Sequence[Path], units: Sequence[Any], name: str, context: str) -> None:
+        import mlflow
+        import pandas as pd
+
+        df = pd.DataFrame([{"doc_id": u.doc_id, "unit_id": u.unit_id, "text": u.text,
+                            "labels": ",".join(u.labels)} for u in units])
+        source = ",".join(str(Path(p).resolve()) for p in paths)
+        mlflow.log_input(mlflow.data.from_pandas(df, source=source, name=name), context=context)
+
+    @contextlib.contextmanager
+    def child(self, name: str) -> Iterator[Tracker]:
+        import mlflow
+
+        with mlflow.start_run(run_name=name, nested=True) as run:
+            yield MlflowTracker(run.info.run_id)
+
+
+@contextlib.contextmanager
+def open_tracker(
+    cfg: TrackingConfig, *, run_name: str, command: str, root: Path = PROJECT_ROOT,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[Tracker]:
+    """One MLflow run for one command; a do-nothing tracker when tracking is disabled."""
+    if not cfg.enabled:
+        yield Tracker()
+        return
+    import mlflow
+
+    uri = tracking_uri(cfg.tracking_uri, root)
+    _setup(uri)
+    exp_id = _experiment(cfg.experiment, uri, root)
+    all_tags = {"command": command, "mlflow.source.git.commit": git_commit(root), "git_commit": git_commit(root),
+                **(tags or {})}
+    with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as run:
+        log.info("MLflow run %s in experiment %r at %s", run.info.run_id, cfg.experiment, uri)
+        yield MlflowTracker(run.info.run_id)
+
+
+# -- the pyfunc model ------------------------------------------------------------------------------
+
+import mlflow.pyfunc  # noqa: E402  (module-level: the pyfunc class must subclass PythonModel)
+
+
+class ArgmineModel(mlflow.pyfunc.PythonModel):
+    """Labels argument units. Input: a DataFrame with a ``text`` column and an optional
+    ``doc_id``. Rows are whole articles (segmented first) unless a ``unit_id`` column marks them
+    as units. Output: one row per unit with doc_id, unit_id, start, end, text, labels and one
+    score column per label."""
+
+    def load_context(self, context) -> None:
+        from .predict import Labeller
+
+        self.labeller = Labeller(Path(context.artifacts["model_dir"]))
+
+    def predict(self, context, model_input, params: dict | None = None):
+        import pandas as pd
+
+        from .label import label_frame
+
+        df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        return label_frame(self.labeller, df)
+
+
+def log_model(
+    tracker: Tracker, model_dir: Path, cfg: TrackingConfig, metrics: Mapping[str, float],
+) -> dict[str, Any]:
+    """Log ``model_dir`` as a pyfunc model in the active run and register it; maybe crown it."""
+    if not isinstance(tracker, MlflowTracker):
+        return {}
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    import pipeline
+
+    reqs = [f"argmine=={pipeline.__version__}", "torch==2.13.0", "transformers>=5,<6", "pandas",
+            "scikit-learn", "blingfire", "pysbd", "trafilatura", "pydantic>=2", f"mlflow=={mlflow.__version__}"]
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=ArgmineModel(),
+        artifacts={"model_dir": str(model_dir)},
+        code_paths=[str(Path(pipeline.__file__).parent)],
+        pip_requirements=reqs,  # inferring them takes a subprocess and omits torch
+        registered_model_name=cfg.registered_model,
+    )
+    out: dict[str, Any] = {"model_uri": info.model_uri}
+    if not cfg.registered_model:
+        return out
+    client = MlflowClient()
+    version = str(info.registered_model_version)
+    out["version"] = version
+    new = metrics.get(cfg.champion_metric)
+    try:
+        current = client.get_model_version_by_alias(cfg.registered_model, CHAMPION)
+        old = client.get_run(current.run_id).data.metrics.get(cfg.champion_metric)
+    except MlflowException:
+        current, old = None, None
+    if new is not None and (current is None or old is None or new > old):
+        client.set_registered_model_alias(cfg.registered_model, CHAMPION, version)
+        out["champion"] = True
+        log.info("%s v%s is the new %s (%s %.4f > %s)", cfg.registered_model, version, CHAMPION,
+                 cfg.champion_metric, new, "none" if old is None else f"{old:.4f}")
+    else:
+        out["champion"] = False
+        log.info("%s v%s registered; %s stays v%s (%s %s <= %.4f)", cfg.registered_model, version, CHAMPION,
+                 current.version if current else "?", cfg.champion_metric, new, old or float("nan"))
+    tracker.set_tags({"registered_version": version, "champion": str(out["champion"])})
+    return out
+
+
+def local_model_dir(model: str, tracking: str | None = None) -> Path:
+    """A model directory for ``model``: a path as it is, or an MLflow model URI downloaded."""
+    if "://" not in model and not model.startswith(("models:/", "runs:/")):
+        return Path(model)
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    _setup(tracking_uri(tracking))
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model)) / "artifacts" / "model_dir"
+    except (MlflowException, OSError) as err:
+        raise ModelError(f"cannot load MLflow model {model!r} from {tracking_uri(tracking)}: {err}") from None
+    if not local.is_dir():
+        raise ModelError(f"MLflow model {model!r} is not an argmine model (no artifacts/model_dir)")
+    return local
+
+
+def ui_command(port: int, tracking: str | None = None, root: Path = PROJECT_ROOT) -> tuple[list[str], dict, str]:
+    """The ``mlflow ui`` command line, its environment and the address of the runs table."""
+    import sys
+
+    uri = tracking_uri(tracking, root)
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
+           "--port", str(port), "--workers", "1"]
+    if uri.startswith("sqlite:"):
+        cmd += ["--default-artifact-root", (Path(root) / "mlruns").resolve().as_uri()]
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    _setup(uri)
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name("argmine")
+    where = f"#/experiments/{exp.experiment_id}/runs" if exp else "#/experiments"
+    return cmd, env, f"http://127.0.0.1:{port}/{where}"

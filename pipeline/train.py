@@ -1,0 +1,318 @@
+"""Train a unit classifier: a fine-tuned transformer, or the tf-idf baseline.
+
+Both produce the same self-describing model directory (see ``modeling.py``) with per-label
+thresholds chosen on the dev articles, so ``evaluate`` and ``label`` treat them alike.
+
+The transformer is fine-tuned with the Hugging Face ``Trainer`` and a binary cross-entropy loss
+on sigmoid outputs, with per-label positive weights against label imbalance. It checkpoints
+every epoch into ``<output_dir>.checkpoints/`` and resumes from the last checkpoint when run
+again; the best epoch on dev (macro-F1 at dev-tuned thresholds) is kept. The final directory is
+built beside the old one and swapped in only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .data import label_matrix, to_dataset
+from .errors import ConfigError
+from .metrics import best_thresholds, multilabel_metrics
+from .modeling import Manifest, resolve_encoder
+from .schema import LABELS, Unit
+from .tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    manifest: Manifest
+    dev_units: list[Unit]
+    dev_probs: np.ndarray
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def dev_metrics(self) -> dict[str, float]:
+        return self.manifest.dev_metrics
+
+    def thresholds_array(self) -> np.ndarray:
+        return np.array(self.manifest.threshold_list(), dtype=np.float32)
+
+
+def pos_weights(y: np.ndarray, cap: float) -> np.ndarray:
+    """neg/pos per label, clipped to [1, cap]: rare labels weigh more, none weighs less than 1."""
+    pos = y.sum(axis=0)
+    neg = len(y) - pos
+    return np.clip(neg / np.maximum(pos, 1.0), 1.0, cap).astype(np.float32)
+
+
+def _install(staging: Path, out_dir: Path) -> None:
+    """Move a finished model directory into place; the old one goes only once the new one is there."""
+    old = out_dir.with_name(out_dir.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(staging, out_dir)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def train_model(
+    cfg: Config,
+    train_units: Sequence[Unit],
+    dev_units: Sequence[Unit],
+    *,
+    tracker: Tracker | None = None,
+    data_digest: str = "",
+    resume: bool = True,
+    callbacks: Sequence = (),
+) -> TrainResult:
+    """Train on ``train_units``, choose epochs and thresholds on ``dev_units``, save the model."""
+    tracker = tracker or Tracker()
+    if not train_units or not dev_units:
+        raise ConfigError("training needs units on both the training and the dev side")
+    out_dir = Path(cfg.output_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        if cfg.model.kind == "tfidf":
+            probs, history = _fit_tfidf(cfg, train_units, dev_units, staging)
+        else:
+            probs, history = _fit_transformer(
+                cfg, train_units, dev_units, staging, tracker, data_digest, resume, callbacks
+            )
+        y_dev = label_matrix(dev_units)
+        thresholds = best_thresholds(y_dev, probs)
+        manifest = Manifest(
+            kind=cfg.model.kind,
+            labels=list(LABELS),
+            thresholds={label: float(t) for label, t in zip(LABELS, thresholds)},
+            max_length=cfg.model.max_length,
+            encoder=cfg.model.encoder if cfg.model.kind == "transformer" else "tfidf",
+            data_digest=data_digest,
+            config=cfg.model_dump(mode="json"),
+            dev_metrics=multilabel_metrics(y_dev, probs, thresholds),
+        )
+        manifest.save(staging)
+        _install(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return TrainResult(out_dir, manifest, list(dev_units), probs, history)
+
+
+# -- tf-idf baseline -------------------------------------------------------------------------------
+
+
+def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path):
+    import joblib
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import Pipeline
+
+    y = label_matrix(train_units)
+    if (y.sum(axis=0) == 0).any():
+        missing = [label for label, n in zip(LABELS, y.sum(axis=0)) if n == 0]
+        raise ConfigError(f"the training split has no positives for {missing}")
+    pipe = Pipeline(
+        [
+            ("tfidf", TfidfVectorizer(ngram_range=(1, cfg.train.ngram_max), sublinear_tf=True, min_df=2,
+                                      strip_accents="unicode")),
+            ("clf", OneVsRestClassifier(LogisticRegression(C=cfg.train.C, class_weight="balanced",
+                                                           max_iter=2000, random_state=cfg.train.seed))),
+        ]
+    )
+    pipe.fit([u.text for u in train_units], y.astype(int))
+    joblib.dump(pipe, out / "model.joblib")
+    probs = np.asarray(pipe.predict_proba([u.text for u in dev_units]), dtype=np.float32)
+    return probs, []
+
+
+# -- transformer -----------------------------------------------------------------------------------
+
+
+def _run_key(cfg: Config, data_digest: str) -> str:
+    """What a checkpoint must match to be resumed: the training-relevant config and the data."""
+    relevant = {k: v for k, v in cfg.model_dump(mode="json").items() if k in ("model", "train")}
+    return hashlib.sha256(json.dumps([relevant, data_digest], sort_keys=True).encode()).hexdigest()
+
+
+def _checkpoint_dir(cfg: Config, data_digest: str, resume: bool) -> tuple[Path, str | None]:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpt_dir = Path(str(cfg.output_dir) + ".checkpoints")
+    key_file = ckpt_dir / "run-key.txt"
+    key = _run_key(cfg, data_digest)
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if last and not resume:
+        shutil.rmtree(ckpt_dir)
+        last = None
+    elif last and key_file.is_file() and key_file.read_text().strip() != key:
+        raise ConfigError(
+            f"{ckpt_dir} holds checkpoints of a different config or data; "
+            "delete that folder or train with --no-resume"
+        )
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key)
+    return ckpt_dir, last
+
+
+def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, data_digest, resume, callbacks):
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        set_seed,
+    )
+    from transformers.trainer_callback import ProgressCallback
+
+    tc = cfg.train
+    set_seed(tc.seed)
+    encoder = resolve_encoder(cfg.model.encoder)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(encoder)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            encoder,
+            num_labels=len(LABELS),
+            problem_type="multi_label_classification",
+            id2label=dict(enumerate(LABELS)),
+            label2id={label: i for i, label in enumerate(LABELS)},
+            ignore_mismatched_sizes=True,  # an encoder saved with another head gets a fresh one
+        )
+    except OSError as err:
+        raise ConfigError(f"{cfg.source}: cannot load encoder {cfg.model.encoder!r} ({err})") from None
+
+    def tokenize(batch):
+        return tokenizer(batch["text"], truncation=True, max_length=cfg.model.max_length)
+
+    cols = ["doc_id", "unit_id", "text"]
+    train_ds = to_dataset(train_units).map(tokenize, batched=True, remove_columns=cols)
+    dev_ds = to_dataset(dev_units).map(tokenize, batched=True, remove_columns=cols)
+    y_train = label_matrix(train_units)
+    weight = torch.tensor(
+        pos_weights(y_train, tc.max_pos_weight) if tc.pos_weight == "auto" else np.ones(len(LABELS)),
+        dtype=torch.float32,
+    )
+
+    def loss_fn(outputs, labels, num_items_in_batch=None):
+        logits = outputs.logits.float()
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, labels.to(logits.dtype), pos_weight=weight.to(logits.device)
+        )
+
+    def compute_metrics(pred):
+        logits, y = pred.predictions, pred.label_ids
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        tuned = multilabel_metrics(y, probs, best_thresholds(y, probs))
+        at_half = multilabel_metrics(y, probs, 0.5)
+        out = {"macro_f1_tuned": tuned["macro_f1"], "macro_f1": at_half["macro_f1"],
+               "micro_f1": at_half["micro_f1"], "ece": at_half["ece"]}
+        out |= {f"{label}_f1_tuned": tuned[f"{label}_f1"] for label in LABELS}
+        return out
+
+    history: list[dict[str, float]] = []
+
+    class LossBar(ProgressCallback):
+        """The usual progress bar, with the running loss in it instead of printed log dicts."""
+
+        def on_prediction_step(self, args, state, control, eval_dataloader=None, **kw):
+            pass  # no second bar for the short dev pass
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if self.training_bar is not None and logs and "loss" in logs:
+                self.training_bar.set_postfix(loss=f"{float(logs['loss']):.4f}", refresh=False)
+
+    class Report(TrainerCallback):
+        """Per-epoch train and dev loss and dev metrics to the tracker, as step metrics."""
+
+        def __init__(self):
+            self.losses: list[float] = []
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            logs = logs or {}
+            if "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+                tracker.log_metrics({"train_loss_step": float(logs["loss"])}, step=state.global_step)
+
+        def on_evaluate(self, args, state, control, metrics=None, **kw):
+            epoch = int(round(state.epoch or 0))
+            row = {"epoch": float(epoch)}
+            if self.losses:
+                row["train_loss"] = float(np.mean(self.losses))
+                self.losses = []
+            row |= {("dev_" + k.removeprefix("eval_")): float(v) for k, v in (metrics or {}).items()
+                    if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second", "epoch"))}
+            history.append(row)
+            tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
+            shown = ("train_loss", "dev_loss", "dev_macro_f1_tuned", "dev_micro_f1")
+            log.info("epoch %d: %s", epoch, ", ".join(f"{k}={row[k]:.4f}" for k in shown if k in row))
+
+    device = tc.device
+    use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+    bf16 = tc.bf16 == "on" or (tc.bf16 == "auto" and use_cuda and torch.cuda.is_bf16_supported())
+    ckpt_dir, last = _checkpoint_dir(cfg, data_digest, resume)
+    steps_per_epoch = -(-len(train_ds) // tc.batch_size)
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        num_train_epochs=tc.epochs,
+        per_device_train_batch_size=tc.batch_size,
+        per_device_eval_batch_size=tc.eval_batch_size,
+        learning_rate=tc.learning_rate,
+        weight_decay=tc.weight_decay,
+        warmup_steps=int(tc.warmup_ratio * steps_per_epoch * tc.epochs),
+        lr_scheduler_type="linear",
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="macro_f1_tuned",
+        greater_is_better=True,
+        logging_steps=max(1, min(20, steps_per_epoch // 4)),
+        logging_first_step=True,
+        report_to=[],
+        seed=tc.seed,
+        data_seed=tc.seed,
+        use_cpu=not use_cuda,
+        bf16=bf16,
+        dataloader_pin_memory=use_cuda,
+        dataloader_num_workers=tc.dataloader_workers,
+        disable_tqdm=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=dev_ds,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_loss_func=loss_fn,
+        compute_metrics=compute_metrics,
+        callbacks=[Report(), *callbacks],
+    )
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(LossBar())
+    if last:
+        log.warning("resuming from %s", last)
+    trainer.train(resume_from_checkpoint=last)
+    logits = trainer.predict(dev_ds).predictions
+    trainer.save_model(str(out))
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32), history
