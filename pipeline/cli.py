@@ -287,9 +287,11 @@ def train(
 
 
 def _resolve_model(model: str) -> Path:
-    from .tracking import local_model_dir
+    if model.startswith(("models:/", "runs:/")) or "://" in model:
+        from .tracking import local_model_dir  # imports mlflow: only for MLflow URIs
 
-    return local_model_dir(model)
+        return local_model_dir(model)
+    return Path(model)
 
 
 @app.command()
@@ -370,6 +372,71 @@ def cv(
                                  result.pooled.metrics))
     console.print(_metrics_table("mean ± std over folds", result.mean, result.std))
     console.print(f"results: [bold]{out}[/]")
+
+
+@app.command()
+@user_errors
+def label(
+    inputs: InputsArg,
+    model: Annotated[str, typer.Option(help="Model directory, or an MLflow model URI such as models:/argmine-unit-classifier@champion.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("labelled"),
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out without relabelling finished articles.")] = False,
+    backend: Annotated[str, typer.Option(help="torch, onnx (fp32) or onnx-int8 (CPU; run export-onnx first).")] = "torch",
+    device: Annotated[str, typer.Option(help="auto (CUDA with bf16 if present, else all CPU cores), cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Units per forward pass (length-sorted).")] = 64,
+    id_field: IdFieldOpt = None,
+    text_field: TextFieldOpt = "text",
+) -> None:
+    """Segment and label new op-eds in batch.
+
+    Writes to --out: units.jsonl (codebook format with scores and thresholded labels),
+    articles.csv (per article: units, share of units with each label, dominant label, stance
+    balance between pro-enforcement and civil-liberties units), report.html (a self-contained page
+    to read the batch) and errors.jsonl (inputs that could not be read). Streams, so memory stays
+    flat; an interrupted run continues with --resume. Exit status 1 if any input failed.
+    """
+    from .label import label_inputs
+    from .predict import Labeller
+
+    model_dir = _resolve_model(model)
+    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend)
+    summary = label_inputs(
+        inputs, labeller, out, resume=resume, id_field=id_field, text_field=text_field, model_name=str(model),
+        on_error=lambda e: err_console.print(f"[red]skipped[/] {e}", highlight=False, soft_wrap=True),
+    )
+    rate = summary.units / summary.seconds if summary.seconds else 0.0
+    done = f"; {summary.skipped} finished earlier" if summary.skipped else ""
+    console.print(f"Labelled {summary.articles} articles, {summary.units} units ({rate:,.0f} units/s on "
+                  f"{labeller.device}, {backend}){done}")
+    for name, path in summary.outputs.items():
+        console.print(f"  {name:9} {path}")
+    if summary.errors:
+        fail(f"{len(summary.errors)} input(s) could not be labelled; see {summary.outputs['errors']}")
+
+
+@app.command("export-onnx")
+@user_errors
+def export_onnx(
+    model: Annotated[str, typer.Option(help="Transformer model directory (or MLflow model URI).")],
+    gold: Annotated[Path, typer.Option(help="Units to check the export on.")] = Path("data/seed_units.jsonl"),
+) -> None:
+    """Export a transformer model to ONNX (fp32 and dynamic int8) for `label --backend onnx[-int8]`.
+
+    Checks both against torch on --gold units (largest probability difference, share of identical
+    label sets); int8 is kept only if >= 99% of label sets agree. Writes <model>/onnx/.
+    """
+    from .data import load_units
+    from .onnx_export import check_agreement, export
+
+    model_dir = _resolve_model(model)
+    folder = export(model_dir)
+    report = check_agreement(model_dir, [u.text for u in load_units([gold])])
+    for key in ("fp32", "int8"):
+        r = report[key]
+        console.print(f"{key}: max |p - p_torch| {r['max_abs_prob_diff']:.2e}, identical label sets "
+                      f"{r['label_set_agreement']:.2%}")
+    console.print(f"int8 {report['int8']['verdict']}")
+    console.print(f"written: [bold]{folder}[/]")
 
 
 @app.command()

@@ -134,6 +134,7 @@ def open_tracker(
 # -- the pyfunc model ------------------------------------------------------------------------------
 
 import mlflow.pyfunc  # noqa: E402  (module-level: the pyfunc class must subclass PythonModel)
+import pandas as pd  # noqa: E402
 
 
 class ArgmineModel(mlflow.pyfunc.PythonModel):
@@ -147,9 +148,7 @@ class ArgmineModel(mlflow.pyfunc.PythonModel):
 
         self.labeller = Labeller(Path(context.artifacts["model_dir"]))
 
-    def predict(self, context, model_input, params: dict | None = None):
-        import pandas as pd
-
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         from .label import label_frame
 
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
