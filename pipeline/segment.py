@@ -48,6 +48,9 @@ _NAV_LINE = re.compile(
       | (?:get\ )?(?:our|the)\ (?:daily|weekly|morning|evening)?\s*(?:newsletter|briefing)\b.*
       | (?:more\ from|most\ (?:read|popular)|trending|recommended|top\ stories|you\ may\ also\ like|around\ the\ web)\b.*
       | skip\ to\ (?:main\ )?content|back\ to\ top|menu|search|home|loading\.*|close
+      | (?:«\s*)?(?:previous|next|older|newer)\ (?:post|article|story|page|entry)(?:\s*»)?
+      | like\ this:?.*|\d+\ (?:bloggers?|people)\ like\ this\.?
+      | (?:to\ the\ editor|dear\ editor|dear\ sirs?(?:\ or\ madam)?|letters?\ to\ the\ editor)
       | (?:opinion|commentary|editorial|letters?|blogs?|op-ed)(?:\s*[|/:»>-]\s*\w+(?:\s\w+)?)?
     )[\s:.»>|]*$""",
     re.IGNORECASE | re.VERBOSE,
@@ -56,7 +59,9 @@ _NAV_LINE = re.compile(
 _NAV_PREFIX = re.compile(
     r"^(?:related|read\ more|see\ also|also\ read|recommended|more|tags?|topics?|filed\ under|categories|"
     r"photo|image|credit|photo\ credit|image\ credit|caption|source|editor'?s\ note|click\ here|"
-    r"copyright|all\ rights\ reserved|©|\(c\)\s*\d{4})\b\s*[:©]?",
+    r"copyright|all\ rights\ reserved|©|\(c\)\s*\d{4})\b\s*[:©]?"
+    r"|^\d+\s+(?:responses?|comments?|replies|thoughts)\s+(?:to|on)\b"
+    r"|^share(?:\ (?:this|on|via)\b[\w\ ]*)?\s*:",
     re.IGNORECASE | re.VERBOSE,
 )
 _BYLINE = re.compile(
@@ -77,6 +82,10 @@ _DATELINE = re.compile(
 _META_PREFIX = re.compile(
     rf"^\s*(?:date|posted|published|updated)\s*:?\s*{_DATE}\s+", re.IGNORECASE | re.VERBOSE
 )
+# The place line under a letter's signature: "Hustleville, Ala." or "Reno, NV".
+_SIGNOFF_PLACE = re.compile(r"^[A-Z][\w.'’ -]{1,40},\s*(?:[A-Z][a-z]{1,5}\.|[A-Z]{2})$")
+# Separators between the pieces of a furniture line: "Published ... | Updated ...".
+_PIECES = re.compile(r"\s+[|·•«»]\s+|\s+[—–]\s+")
 # Markdown block markers that belong to the format, not the sentence.
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?=\S))")
 # A bare title names a topic or a piece rather than making a claim.
@@ -98,20 +107,38 @@ def _has_terminal_punctuation(line: str) -> bool:
     return line.rstrip(_CLOSERS + " ")[-1:] in _TERMINAL + ":;"
 
 
+# A piece of a masthead line that names the kind of publication: "a blog from Avondale".
+_MASTHEAD_PIECE = re.compile(
+    r"^(?:(?:a|an|the|our)\s+)?(?:[\w'’-]+\s+){0,2}(?:blog|column|newsletter|podcast|magazine|website|"
+    r"journal|opinion|commentary|editorials?|op-eds?)\b(?:\s+(?:from|of|for|by|in|at|on)\b.*)?$",
+    re.IGNORECASE,
+)
+
+
+def _is_furniture(s: str) -> bool:
+    return bool(_NAV_LINE.match(s) or _NAV_PREFIX.match(s) or _DATELINE.match(s) or _BYLINE.match(s))
+
+
 def is_boilerplate_line(line: str) -> bool:
     """True for a line of page furniture or a bare title, which is not an argument unit."""
     s = line.strip().strip("*_").strip()
     if not s:
         return True
-    if _NAV_LINE.match(s) or _NAV_PREFIX.match(s) or _DATELINE.match(s):
+    if _is_furniture(s) or _SIGNOFF_PLACE.match(s):
         return True
+    pieces = [p.strip() for p in _PIECES.split(s) if p.strip()]
+    if len(pieces) > 1 and all(_is_furniture(p) for p in pieces):
+        return True  # "Published June 2, 2012 | Updated 6:40 p.m.", "« Previous post | Next post »"
     if _has_terminal_punctuation(s):
         # Datelines such as "Updated 4:15 p.m." end in a full stop; _DATELINE caught them above.
         return False
     if _BYLINE.match(s):
         return True
-    # Headline-like lines: site names and section labels are short; so are bare titles.
-    return _words(s) <= 3 or bool(_BARE_TITLE.match(s))
+    # Headline-like lines: site names and section labels are short ("OPINION | GUEST COLUMN",
+    # "Valley Voices — Community Blog"); so are bare titles.
+    if len(pieces) > 1 and any(_MASTHEAD_PIECE.match(p) for p in pieces):
+        return True
+    return all(_words(p) <= 3 for p in pieces) or bool(_BARE_TITLE.match(s))
 
 
 # --- layer 2: sentence splitters -----------------------------------------------------------------
@@ -161,6 +188,7 @@ _INITIAL = re.compile(r"(?:^|[\s(“\"])([A-Z])\.$")
 _NOTICE = re.compile(
     r"this (?:post|article|story|piece|essay) (?:was|is|has been|originally) "
     r"(?:\w+ )?(?:published|appeared|posted|adapted|republished|cross-?posted)"
+    r"|^this (?:commentary|post|article|essay|piece|op-ed|column|editorial) (?:is|was) (?:part|one) of"
     r"|contributors control their own work|flag this entry as abusive|send us an email"
     r"|the views expressed (?:here|in this)|do not necessarily (?:reflect|represent) the views"
     r"|all rights reserved|this material may not be published|^©|^copyright\b",
@@ -197,13 +225,27 @@ def _ends_with_abbreviation(prev: str, nxt: str) -> bool:
     return "." in token and continues
 
 
+_SPEECH_VERBS = (r"(?:said|says|asked|asks|told|tells|added|adds|wrote|writes|explained|recalled|insisted|"
+                 r"replied|argued|argues|noted|notes|warned|warns|declared|testified|answered|shouted|joked)")
+# After a quotation that ends in ? or ! (or a comma), "Mr. Ruiz said ..." finishes the same sentence.
+_ATTRIBUTION = re.compile(
+    rf"^(?:(?:[A-Z][\w.'’-]*\s+){{1,4}}{_SPEECH_VERBS}\b|{_SPEECH_VERBS}\s+(?:[A-Z]\w*|he|she|they)\b)"
+)
+# A sentence end the splitter missed: a full stop after an ordinary lower-case word, then a title
+# abbreviation and a name ("... in stop data. Dr. Alma Ruiz runs ...").
+_MISSED_END = re.compile(
+    r"(?<=[a-z][a-z])[.!?][\"'”’)]*(\s+)(?=(?:Dr|Mr|Mrs|Ms|Gov|Sen|Rep|Gen|Lt|Sgt|Det|Prof|Rev|St)\.\s+[A-Z])"
+)
+
+
 def _joins(prev: str, nxt: str) -> bool:
     """Whether the boundary a splitter proposed between ``prev`` and ``nxt`` is false."""
     first = nxt[:1]
     if _unbalanced(prev):
         return True
-    if first in "([" or first in _CLOSERS:
+    if first in "([”’)]»":
         # A bracketed sentence stays with the one before it; a stray closer belongs to it too.
+        # (A straight quote here opens a new quotation: the quotes of prev are balanced.)
         return True
     if first.islower() or first in ",;:–—-%":
         return True
@@ -212,12 +254,24 @@ def _joins(prev: str, nxt: str) -> bool:
     if prev.rstrip(_CLOSERS)[-1:] not in _TERMINAL:
         # The splitter cut somewhere other than after sentence-final punctuation.
         return True
+    if prev[-1:] in "”\"" and prev.rstrip("”\"")[-1:] in "?!," and _ATTRIBUTION.match(nxt):
+        return True
     return _ends_with_abbreviation(prev, nxt)
+
+
+def _split_missed(line: str, spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for start, end in spans:
+        for m in _MISSED_END.finditer(line, start, end):
+            out.append((start, m.start(1)))
+            start = m.end(1)
+        out.append((start, end))
+    return out
 
 
 def _repair(line: str, spans: list[Span]) -> list[Span]:
     out: list[Span] = []
-    for start, end in spans:
+    for start, end in _split_missed(line, spans):
         start, end = _trim(line, start, end)
         if start >= end:
             continue
@@ -253,6 +307,8 @@ def segment_spans(text: str, splitter: str = "blingfire") -> list[Span]:
     spans: list[Span] = []
     for line_start, line_end in _lines(text):
         line = text[line_start:line_end]
+        if is_boilerplate_line(line):
+            continue
         offset = 0
         m = _META_PREFIX.match(line) or _MARKDOWN_PREFIX.match(line)
         if m:
