@@ -106,7 +106,8 @@ class MlflowTracker(Tracker):
     def child(self, name: str) -> Iterator[Tracker]:
         import mlflow
 
-        with mlflow.start_run(run_name=name, nested=True) as run:
+        parent = mlflow.get_run(self.run_id)
+        with mlflow.start_run(run_name=name, nested=True, experiment_id=parent.info.experiment_id) as run:
             yield MlflowTracker(run.info.run_id)
 
 
@@ -124,6 +125,7 @@ def open_tracker(
     uri = tracking_uri(cfg.tracking_uri, root)
     _setup(uri)
     exp_id = _experiment(cfg.experiment, uri, root)
+    mlflow.set_experiment(experiment_id=exp_id)
     all_tags = {"command": command, "mlflow.source.git.commit": git_commit(root), "git_commit": git_commit(root),
                 **(tags or {})}
     with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as run:

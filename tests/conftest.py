@@ -31,3 +31,43 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer BERT with the packaged tokenizer: trains in a second."""
+    from pipeline.modeling import build_tiny_encoder
+
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
+
+
+@pytest.fixture(scope="session")
+def gold_split(tmp_path_factory) -> dict[str, Path]:
+    """Seed units split by article: three articles to train on, two to evaluate on."""
+    import json
+
+    folder = tmp_path_factory.mktemp("gold")
+    rows = [json.loads(line) for line in (DATA / "seed_units.jsonl").read_text().splitlines()]
+    train_docs = {"seed-000", "seed-001", "seed-002"}
+    paths = {"train": folder / "train.jsonl", "eval": folder / "eval.jsonl"}
+    paths["train"].write_text("".join(json.dumps(r) + "\n" for r in rows if r["doc_id"] in train_docs))
+    paths["eval"].write_text("".join(json.dumps(r) + "\n" for r in rows if r["doc_id"] not in train_docs))
+    return paths
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch) -> str:
+    """A private SQLite tracking store for one test."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def smoke_args(encoder: Path, gold: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    """CLI arguments that point configs/smoke.yaml at the tiny encoder and the test data."""
+    args = ["-c", str(ROOT / "configs/smoke.yaml"), "--set", f"model.encoder={encoder}",
+            "--set", f"data.train=[{gold['train']}]", "--set", f"data.eval={gold['eval']}",
+            "--set", f"output_dir={out}", "--set", "data.dev_fraction=0.34"]
+    for item in extra:
+        args += ["--set", item]
+    return args

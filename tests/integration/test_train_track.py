@@ -1,0 +1,177 @@
+"""Train, evaluate, cross-validate and serve through the CLI with a tiny model; check MLflow's store."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT, smoke_args
+from pipeline.cli import app
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+@pytest.fixture
+def trained(tmp_path, tiny_encoder, gold_split, mlflow_store):
+    out = tmp_path / "model"
+    result = invoke("train", *smoke_args(tiny_encoder, gold_split, out, "train.epochs=3"))
+    return out, result
+
+
+def test_train_writes_a_self_describing_model(trained, gold_split):
+    out, result = trained
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "argmine.json"):
+        assert (out / name).is_file(), name
+    hf_config = json.loads((out / "config.json").read_text())
+    assert hf_config["id2label"] == {"0": "pro-enforcement", "1": "civil-liberties", "2": "fiscal", "3": "federalism"}
+    assert hf_config["problem_type"] == "multi_label_classification"
+    manifest = json.loads((out / "argmine.json").read_text())
+    assert set(manifest["thresholds"]) == {"pro-enforcement", "civil-liberties", "fiscal", "federalism"}
+    assert all(0 < t < 1 for t in manifest["thresholds"].values())
+    assert len(manifest["data_digest"]) == 64
+    assert manifest["config"]["train"]["epochs"] == 3
+    assert not (out.parent / "model.checkpoints").exists()
+    assert "federalism" in result.output and "macro" in result.output
+
+
+def test_mlflow_holds_the_run_with_params_metrics_artifacts_and_a_registered_model(trained, mlflow_store):
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(mlflow_store)
+    client = MlflowClient(mlflow_store, registry_uri=mlflow_store)
+    exp = client.get_experiment_by_name("argmine-smoke")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["train.epochs"] == "3"
+    assert run.data.params["model.kind"] == "transformer"
+    for tag in ("git_commit", "data_digest", "encoder"):
+        assert run.data.tags[tag]
+    assert {"eval_macro_f1", "dev_macro_f1", "eval_federalism_f1", "eval_ece", "train_loss"} <= set(run.data.metrics)
+    dev_loss = client.get_metric_history(run.info.run_id, "dev_loss")
+    assert sorted(m.step for m in dev_loss) == [1, 2, 3]
+    steps = sorted(client.get_metric_history(run.info.run_id, "train_loss_step"), key=lambda m: m.step)
+    assert steps[-1].value < steps[0].value  # training lowers the loss
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.resolved.yaml", "eval", "dev"} <= artifacts
+    evals = {a.path for a in client.list_artifacts(run.info.run_id, "eval")}
+    assert {"eval/eval_metrics.json", "eval/eval_pr_curves.png", "eval/eval_label_confusion.png",
+            "eval/eval_predictions.jsonl"} <= evals
+    assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"train", "dev", "eval"}
+    version = client.get_model_version_by_alias("argmine-smoke", "champion")
+    assert version.run_id == run.info.run_id
+
+
+def test_champion_moves_only_when_beaten(tmp_path, trained, tiny_encoder, gold_split, mlflow_store):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_store, registry_uri=mlflow_store)
+    first = client.get_model_version_by_alias("argmine-smoke", "champion").version
+    # A second identical run scores the same: not better, so the champion stays.
+    invoke("train", *smoke_args(tiny_encoder, gold_split, tmp_path / "again", "train.epochs=3"))
+    assert client.get_model_version_by_alias("argmine-smoke", "champion").version == first
+    versions = client.search_model_versions("name='argmine-smoke'")
+    assert len(versions) == 2
+
+
+def test_pyfunc_model_labels_units_and_whole_articles(trained, mlflow_store):
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(mlflow_store)
+    mlflow.set_registry_uri(mlflow_store)
+    model = mlflow.pyfunc.load_model("models:/argmine-smoke@champion")
+    article = (ROOT / "data/seeds/seed-002.txt").read_text(encoding="utf-8")
+    out = model.predict(pd.DataFrame({"doc_id": ["a1"], "text": [article]}))
+    assert out["unit_id"].tolist()[:2] == ["a1:0", "a1:1"]
+    assert (out["text"] == [article[s:e] for s, e in zip(out["start"], out["end"])]).all()
+    assert {"labels", "score_fiscal", "score_federalism"} <= set(out.columns)
+    units = model.predict(pd.DataFrame({"unit_id": ["u1"], "text": ["The county pays for the jail beds."]}))
+    assert len(units) == 1 and 0.0 <= units["score_fiscal"][0] <= 1.0
+
+
+def test_evaluate_reports_every_metric_and_writes_json(trained, gold_split, tmp_path):
+    out, _ = trained
+    result = invoke("evaluate", "--model", out, "--gold", gold_split["eval"], "--out", tmp_path / "ev")
+    metrics = json.loads((tmp_path / "ev" / "eval_metrics.json").read_text())
+    for label in ("pro-enforcement", "civil-liberties", "fiscal", "federalism"):
+        for key in ("precision", "recall", "f1", "support"):
+            assert f"{label}_{key}" in metrics
+    assert {"macro_f1", "micro_f1", "exact_match", "ece"} <= set(metrics)
+    assert "exact match" in result.output
+    preds = [json.loads(line) for line in (tmp_path / "ev" / "eval_predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == metrics["n_units"] and set(preds[0]["scores"]) == set(metrics_labels())
+
+
+def metrics_labels():
+    from pipeline.schema import LABELS
+
+    return LABELS
+
+
+def test_baseline_trains_and_evaluates_through_the_same_commands(tmp_path, gold_split, mlflow_store):
+    out = tmp_path / "tfidf"
+    invoke("train", "-c", ROOT / "configs/baseline.yaml", "--set", f"data.train=[{gold_split['train']}]",
+           "--set", f"data.eval={gold_split['eval']}", "--set", f"output_dir={out}",
+           "--set", "data.dev_fraction=0.34", "--set", "tracking.registered_model=argmine-smoke-tfidf")
+    assert (out / "model.joblib").is_file()
+    assert json.loads((out / "argmine.json").read_text())["kind"] == "tfidf"
+    invoke("evaluate", "--model", out, "--gold", gold_split["eval"], "--out", tmp_path / "ev", "--no-track")
+    assert (tmp_path / "ev" / "eval_metrics.json").is_file()
+
+
+def test_cross_validation_is_one_parent_run_with_a_nested_run_per_fold(tmp_path, tiny_encoder, gold_split,
+                                                                       mlflow_store):
+    from mlflow import MlflowClient
+
+    result = invoke("cv", *smoke_args(tiny_encoder, gold_split, tmp_path / "m"), "--folds", "2",
+                    "--out", tmp_path / "cv")
+    summary = json.loads((tmp_path / "cv" / "cv_metrics.json").read_text())
+    assert len(summary["folds"]) == 2
+    held = [d for fold in summary["fold_docs"] for d in fold]
+    assert sorted(held) == ["seed-003", "seed-004"]  # folds run over the evaluation articles
+    assert summary["pooled"]["n_units"] == sum(f["n_units"] for f in summary["folds"])
+    assert "mean ± std" in result.output
+    client = MlflowClient(mlflow_store)
+    exp = client.get_experiment_by_name("argmine-smoke")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1 and len(children) == 2
+    assert "cv_pooled_macro_f1" in parents[0].data.metrics
+    assert "test_macro_f1" in children[0].data.metrics
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path, tiny_encoder, gold_split):
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.train import train_model
+
+    probs = []
+    for run in range(2):
+        cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder),
+                                                        "output_dir": str(tmp_path / f"m{run}")})
+        units = load_units([gold_split["train"]])
+        tr, dev = split_by_article(units, 0.34, 0)
+        probs.append(train_model(cfg, tr, dev).dev_probs)
+    np.testing.assert_array_equal(probs[0], probs[1])
+
+
+def test_unknown_config_key_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "configs"
+    bad.mkdir()
+    (bad / "bad.yaml").write_text("name: bad\ndata:\n  train: [../data.jsonl]\nmodel:\n  encodr: x\n")
+    result = runner.invoke(app, ["train", "-c", str(bad / "bad.yaml")])
+    assert result.exit_code == 1
+    assert "bad.yaml: unknown key 'model.encodr'" in result.output

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+
+
+def write(tmp_path, text: str):
+    (tmp_path / "configs").mkdir(exist_ok=True)
+    (tmp_path / "data.jsonl").write_text("")
+    path = tmp_path / "configs" / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_every_shipped_config_loads(root):
+    for path in sorted((root / "configs").glob("*.yaml")):
+        cfg = load_config(path)
+        assert cfg.name and cfg.data.train
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path):
+    path = write(tmp_path, "name: x\ndata:\n  train: [data.jsonl]\ntrain:\n  learning_rte: 0.1\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: unknown key 'train\.learning_rte'"):
+        load_config(path)
+
+
+def test_unknown_section_is_an_error(tmp_path):
+    path = write(tmp_path, "name: x\ndata:\n  train: [data.jsonl]\noptimiser: {}\n")
+    with pytest.raises(ConfigError, match="unknown key 'optimiser'"):
+        load_config(path)
+
+
+def test_bad_value_names_the_field(tmp_path):
+    path = write(tmp_path, "name: x\ndata:\n  train: [data.jsonl]\ntrain:\n  epochs: 0\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: train\.epochs"):
+        load_config(path)
+
+
+def test_missing_data_file_is_an_error(tmp_path):
+    path = write(tmp_path, "name: x\ndata:\n  train: [nope.jsonl]\n")
+    with pytest.raises(ConfigError, match="nope.jsonl does not exist"):
+        load_config(path)
+
+
+def test_paths_resolve_against_the_project_and_overrides_apply(tmp_path):
+    path = write(tmp_path, "name: x\ndata:\n  train: [data.jsonl]\n")
+    cfg = load_config(path, {"train.epochs": 3})
+    assert cfg.data.train == [tmp_path / "data.jsonl"]
+    assert cfg.output_dir == tmp_path / "models" / "x"
+    assert cfg.train.epochs == 3
+    assert cfg.flat()["train.epochs"] == 3
+
+
+def test_yaml_errors_are_one_line(tmp_path):
+    path = write(tmp_path, "name: [x\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.data import article_folds, split_by_article
+from pipeline.metrics import best_thresholds, expected_calibration_error, multilabel_metrics
+from pipeline.schema import Unit
+from pipeline.train import pos_weights
+
+
+def test_per_label_and_aggregate_metrics_on_hand_made_arrays():
+    y = np.array([[1, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
+    p = np.array([[0.9, 0.1, 0.1, 0.2], [0.2, 0.1, 0.1, 0.1], [0.1, 0.8, 0.7, 0.1], [0.1, 0.1, 0.1, 0.1]])
+    m = multilabel_metrics(y, p, 0.5)
+    assert m["pro-enforcement_precision"] == 1.0 and m["pro-enforcement_recall"] == 0.5
+    assert m["pro-enforcement_f1"] == pytest.approx(2 / 3)
+    assert m["civil-liberties_f1"] == 1.0
+    assert m["fiscal_precision"] == 0.0 and m["fiscal_support"] == 0
+    assert m["federalism_recall"] == 0.0
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 1 + 0 + 0) / 4)
+    # micro: tp=2 (pro row0, civ row2), fp=1 (fiscal row2), fn=2 (pro row1, fed row0)
+    assert m["micro_precision"] == pytest.approx(2 / 3) and m["micro_recall"] == pytest.approx(0.5)
+    assert m["exact_match"] == pytest.approx(0.25)  # only the all-empty row is exactly right
+
+
+def test_per_row_thresholds_decide_each_unit():
+    y = np.array([[1, 0, 0, 0], [1, 0, 0, 0]])
+    p = np.array([[0.4, 0, 0, 0], [0.4, 0, 0, 0]])
+    thr = np.array([[0.3, 0.5, 0.5, 0.5], [0.6, 0.5, 0.5, 0.5]])
+    assert multilabel_metrics(y, p, thr)["pro-enforcement_recall"] == 0.5
+
+
+def test_ece_is_zero_when_confidence_matches_frequency_and_large_when_not():
+    y = np.array([1, 0] * 50)
+    assert expected_calibration_error(y, np.full(100, 0.5)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.full(100, 0.95)) == pytest.approx(0.45)
+
+
+def test_best_thresholds_find_the_separating_point_and_keep_default_without_positives():
+    y = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
+    p = np.array([[0.3, 0.9], [0.25, 0.9], [0.2, 0.1], [0.1, 0.1]])
+    t = best_thresholds(y, p)
+    assert 0.2 < t[0] <= 0.25
+    assert t[1] == 0.5
+
+
+def test_pos_weights_are_neg_over_pos_clipped():
+    y = np.array([[1, 1, 0, 0]] + [[0, 1, 0, 0]] * 19)
+    assert pos_weights(y, cap=8.0).tolist() == [8.0, 1.0, 8.0, 8.0]
+
+
+def _units(docs):
+    return [Unit(doc_id=d, unit_id=f"{d}:{i}", start=0, end=1, text="x") for d in docs for i in range(3)]
+
+
+def test_dev_split_never_cuts_an_article_and_is_deterministic():
+    units = _units([f"d{i}" for i in range(20)])
+    train, dev = split_by_article(units, 0.2, seed=1)
+    assert {u.doc_id for u in train}.isdisjoint({u.doc_id for u in dev})
+    assert len({u.doc_id for u in dev}) == 4
+    assert split_by_article(units, 0.2, seed=1) == (train, dev)
+
+
+def test_article_folds_partition_the_articles():
+    folds = article_folds(_units(["a", "b", "c", "d", "e"]), k=2)
+    assert sorted(d for f in folds for d in f) == ["a", "b", "c", "d", "e"]
+    assert article_folds(_units(["a", "b", "c"])) == [["a"], ["b"], ["c"]]
