@@ -1,0 +1,134 @@
+"""The label command: outputs, a bad file in the folder, resuming, ONNX backends."""
+
+from __future__ import annotations
+
+import csv
+import json
+from html.parser import HTMLParser
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DATA, ROOT
+from pipeline.cli import app
+from pipeline.schema import LABELS, PredictedUnit, read_units
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tiny_encoder, gold_split):
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.train import train_model
+
+    out = tmp_path_factory.mktemp("label-model") / "m"
+    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "output_dir": str(out)})
+    tr, dev = split_by_article(load_units([gold_split["train"]]), 0.34, 0)
+    return train_model(cfg, tr, dev).model_dir
+
+
+@pytest.fixture
+def articles(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in sorted((DATA / "seeds").glob("*.txt")):
+        (folder / p.name).write_text(p.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.units, self.external = set(), 0, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "article":
+            self.ids.add(a["id"])
+        if tag == "span" and "u" in (a.get("class") or "").split():
+            self.units += 1
+            assert a.get("title")  # scores on hover
+        if tag in ("script", "link", "img") and (a.get("src") or a.get("href")):
+            self.external.append(a)
+
+
+def test_label_writes_units_articles_and_a_self_contained_report(tmp_path, model_dir, articles):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["label", str(articles), "--model", str(model_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    units = read_units(out / "units.jsonl", PredictedUnit)
+    assert {u.doc_id for u in units} == {f"seed-00{i}" for i in range(5)}
+    for u in units:
+        text = (articles / f"{u.doc_id}.txt").read_text(encoding="utf-8")
+        assert text[u.start : u.end] == u.text
+        assert list(u.scores) == list(LABELS)
+    rows = list(csv.DictReader((out / "articles.csv").open()))
+    assert len(rows) == 5
+    assert {"n_units", "share_fiscal", "dominant_label", "stance_balance"} <= set(rows[0])
+    assert sum(int(r["n_units"]) for r in rows) == len(units)
+    page = _Collect()
+    page.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert page.ids == {f"seed-00{i}" for i in range(5)}
+    assert page.units == len(units)
+    assert page.external == []  # no CDN, no network
+    assert (out / "errors.jsonl").read_text() == ""
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+def test_a_bad_file_is_reported_and_the_rest_labelled(tmp_path, model_dir, articles):
+    (articles / "broken.txt").write_bytes(b"\xff\xfe\x00binary")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["label", str(articles), "--model", str(model_dir), "--out", str(out)])
+    assert result.exit_code == 1
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert len(errors) == 1 and errors[0]["source"].endswith("broken.txt")
+    assert len(list(csv.DictReader((out / "articles.csv").open()))) == 5
+
+
+def test_resume_after_an_interruption_relabels_nothing_and_duplicates_nothing(tmp_path, model_dir, articles):
+    from pipeline.label import label_inputs
+    from pipeline.predict import Labeller
+
+    class Flaky(Labeller):
+        calls: list[int] = []
+        fail_on: int | None = None
+
+        def predict_proba(self, texts):
+            Flaky.calls.append(len(texts))
+            if len(Flaky.calls) == Flaky.fail_on:
+                raise KeyboardInterrupt
+            return super().predict_proba(texts)
+
+    out = tmp_path / "out"
+    labeller = Flaky(model_dir)
+    Flaky.fail_on = 3  # dies while scoring the third batch
+    with pytest.raises(KeyboardInterrupt):
+        label_inputs([articles], labeller, out, batch_units=30)  # ~one article per batch
+    assert not (out / "units.jsonl").exists()
+    Flaky.calls.clear()
+    Flaky.fail_on = None
+    summary = label_inputs([articles], labeller, out, resume=True, batch_units=30)
+    assert summary.skipped >= 1 and summary.skipped + summary.articles == 5
+    units = read_units(out / "units.jsonl", PredictedUnit)  # also rejects duplicate unit ids
+    assert sum(Flaky.calls) == summary.units < len(units)  # only the unfinished articles were scored
+    assert {u.doc_id for u in units} == {f"seed-00{i}" for i in range(5)}
+    rows = list(csv.DictReader((out / "articles.csv").open()))
+    assert sorted(r["doc_id"] for r in rows) == [f"seed-00{i}" for i in range(5)]
+
+
+def test_onnx_backends_agree_with_torch(tmp_path, model_dir, articles):
+    result = runner.invoke(app, ["export-onnx", "--model", str(model_dir), "--gold", str(DATA / "seed_units.jsonl")])
+    assert result.exit_code == 0, result.output
+    check = json.loads((model_dir / "onnx" / "check.json").read_text())
+    assert check["fp32"]["max_abs_prob_diff"] < 1e-4
+    assert check["fp32"]["label_set_agreement"] == 1.0
+    outputs = {}
+    for backend in ("torch", "onnx"):
+        out = tmp_path / backend
+        result = runner.invoke(app, ["label", str(articles), "--model", str(model_dir), "--out", str(out),
+                                     "--backend", backend])
+        assert result.exit_code == 0, result.output
+        outputs[backend] = [(u.unit_id, u.labels) for u in read_units(out / "units.jsonl", PredictedUnit)]
+    assert outputs["onnx"] == outputs["torch"]
