@@ -384,6 +384,7 @@ def label(
     backend: Annotated[str, typer.Option(help="torch, onnx (fp32) or onnx-int8 (CPU; run export-onnx first).")] = "torch",
     device: Annotated[str, typer.Option(help="auto (CUDA with bf16 if present, else all CPU cores), cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Units per forward pass (length-sorted).")] = 64,
+    precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU or GPU has native bf16), fp32 or bf16.")] = "auto",
     id_field: IdFieldOpt = None,
     text_field: TextFieldOpt = "text",
 ) -> None:
@@ -399,7 +400,7 @@ def label(
     from .predict import Labeller
 
     model_dir = _resolve_model(model)
-    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend)
+    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend, precision=precision)
     summary = label_inputs(
         inputs, labeller, out, resume=resume, id_field=id_field, text_field=text_field, model_name=str(model),
         on_error=lambda e: err_console.print(f"[red]skipped[/] {e}", highlight=False, soft_wrap=True),

@@ -22,6 +22,22 @@ from .errors import ModelError
 from .modeling import Manifest
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def bf16_is_native(device: str) -> bool:
+    """bf16 autocast pays off where the hardware has bf16 arithmetic: recent GPUs, and CPUs with
+    AVX-512 BF16 or AMX (oneDNN reports it). Elsewhere it would be emulated, and slower."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
 
 
 def pick_device(device: str = "auto") -> str:
@@ -41,7 +57,7 @@ class Labeller:
 
     def __init__(
         self, model_dir: Path, *, device: str = "auto", batch_size: int = 64, backend: str = "torch",
-        chunk_size: int = 4096,
+        chunk_size: int = 4096, precision: str = "auto",
     ) -> None:
         self.model_dir = Path(model_dir)
         self.manifest = Manifest.load(self.model_dir)
@@ -70,15 +86,17 @@ class Labeller:
         self._tok.no_padding()
         self._pad_id = tokenizer.pad_token_id or 0
         self._uses_type_ids = "token_type_ids" in tokenizer.model_input_names
+        if precision not in PRECISIONS:
+            raise ModelError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         if backend == "torch":
-            self._init_torch(device)
+            self._init_torch(device, precision)
         else:
             from .onnx_export import onnx_session
 
             self.device = "cpu"
             self._ort = onnx_session(self.model_dir, quantized=backend == "onnx-int8")
 
-    def _init_torch(self, device: str) -> None:
+    def _init_torch(self, device: str, precision: str) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -90,7 +108,8 @@ class Labeller:
         except (OSError, ValueError) as err:
             raise ModelError(f"{self.model_dir}: cannot load the model weights ({err})") from None
         self._model = model.to(self.device).eval()
-        self._bf16 = self.device == "cuda" and torch.cuda.is_bf16_supported()
+        self._bf16 = precision == "bf16" or (precision == "auto" and bf16_is_native(self.device))
+        self.precision = "bf16" if self._bf16 else "fp32"
 
     # -- tokenisation -------------------------------------------------------------------------
 
@@ -120,7 +139,7 @@ class Labeller:
         import torch
 
         inputs = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in feats.items()}
-        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._bf16):
+        with torch.inference_mode(), torch.autocast(self.device, dtype=torch.bfloat16, enabled=self._bf16):
             return self._model(**inputs).logits.float().cpu().numpy()
 
     def _score_chunk(self, ids: list[list[int]]) -> np.ndarray:
