@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 OUT ?= out
 
-.PHONY: install demo test test-fast segment-demo bench clean ui
+.PHONY: install demo test test-fast bench clean ui tiny-model
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(PY) -m pipeline segment data/seeds --out $(OUT)/seed_units.pred.jsonl
-	$(PY) -m pipeline evaluate-segments --gold data/seed_units.jsonl --pred $(OUT)/seed_units.pred.jsonl
+	$(PY) -m pipeline demo --config configs/default.yaml --out $(OUT)
+
+ui: install
+	$(PY) -m pipeline ui
+
+tiny-model: install
+	$(PY) scripts/make_tiny_model.py
 
 test: install
 	$(PY) -m pytest
@@ -32,6 +37,7 @@ test-fast: install
 
 bench: install
 	$(PY) benchmarks/segment_speed.py
+	$(PY) benchmarks/label_speed.py --all-backends
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -236,7 +236,7 @@ def train(
     `champion` alias moved only if the new version beats it on tracking.champion_metric.
     """
     _setup_logging(verbose)
-    from .config import load_config
+    from .config import load_config, project_root
     from .data import digest, load_units, split_by_article
     from .evaluate import evaluate_model
     from .tracking import log_model, open_tracker
@@ -255,7 +255,8 @@ def train(
                   f"{cfg.model.encoder if cfg.model.kind == 'transformer' else ''}")
     tags = {"data_digest": data_digest, "encoder": cfg.model.encoder if cfg.model.kind == "transformer" else "tfidf",
             "model_kind": cfg.model.kind, "config_file": str(config)}
-    with open_tracker(cfg.tracking, run_name=cfg.name, command="train", tags=tags) as tracker:
+    with open_tracker(cfg.tracking, run_name=cfg.name, command="train", tags=tags,
+                      root=project_root(config)) as tracker:
         tracker.log_params(cfg.flat())
         tracker.log_dataset(cfg.data.train, tr, "train", "training")
         tracker.log_dataset(cfg.data.train, dev, "dev", "validation")
@@ -344,7 +345,7 @@ def cv(
     run with a nested run per fold.
     """
     _setup_logging(verbose)
-    from .config import load_config
+    from .config import load_config, project_root
     from .cv import cross_validate
     from .data import digest, load_units
     from .tracking import open_tracker
@@ -357,7 +358,8 @@ def cv(
     data_digest = digest([*cfg.data.train, cfg.data.eval])
     tags = {"data_digest": data_digest, "model_kind": cfg.model.kind,
             "encoder": cfg.model.encoder if cfg.model.kind == "transformer" else "tfidf"}
-    with open_tracker(cfg.tracking, run_name=f"cv {cfg.name}", command="cv", tags=tags) as tracker:
+    with open_tracker(cfg.tracking, run_name=f"cv {cfg.name}", command="cv", tags=tags,
+                      root=project_root(config)) as tracker:
         tracker.log_params(cfg.flat() | {"cv.folds": folds or "per-article"})
         result = cross_validate(cfg, eval_units, train_units, k=folds, work_dir=out / "folds",
                                 tracker=tracker, data_digest=data_digest)
@@ -438,6 +440,48 @@ def export_onnx(
                       f"{r['label_set_agreement']:.2%}")
     console.print(f"int8 {report['int8']['verdict']}")
     console.print(f"written: [bold]{folder}[/]")
+
+
+@app.command()
+@user_errors
+def demo(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Training config.")] = Path("configs/default.yaml"),
+    out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("out"),
+    articles: Annotated[Path, typer.Option(help="Articles to segment and label.")] = Path("data/seeds"),
+    gold: Annotated[Path, typer.Option(help="Gold units of those articles.")] = Path("data/seed_units.jsonl"),
+) -> None:
+    """The main job on the bundled data: segment, train, evaluate, label, and say where everything is.
+
+    1. segment the bundled seed articles and score the segmentation against their gold units;
+    2. train with --config (tracked in MLflow, model registered);
+    3. evaluate the model on the real seed articles (never trained on);
+    4. label the seed articles: units.jsonl, articles.csv and report.html.
+    """
+    import time
+
+    from .config import load_config
+
+    t0 = time.perf_counter()
+    cfg = load_config(config)
+    console.rule("[bold]1/4 segment the bundled articles")
+    segment([articles], out=out / "segments.jsonl")
+    evaluate_segments(gold=gold, pred=out / "segments.jsonl", json_out=out / "segment_scores.json", max_listed=10)
+    console.rule(f"[bold]2/4 train ({config})")
+    train(config=config, overrides=None, resume=True, verbose=False)
+    console.rule("[bold]3/4 evaluate on the real seed articles")
+    evaluate(model=str(cfg.output_dir), gold=gold, out=out / "evaluation", experiment=cfg.tracking.experiment,
+             track=cfg.tracking.enabled, backend="torch")
+    console.rule("[bold]4/4 label the seed articles")
+    label(inputs=[articles], model=str(cfg.output_dir), out=out / "labelled", resume=False, backend="torch",
+          device="auto", batch_size=64, precision="auto", id_field=None, text_field="text")
+    console.rule(f"[bold]done in {(time.perf_counter() - t0) / 60:.1f} min")
+    console.print(f"""segmentation   {out / 'segments.jsonl'} (scores: {out / 'segment_scores.json'})
+model          {cfg.output_dir} (training report: {cfg.output_dir / 'run'})
+evaluation     {out / 'evaluation'}/eval_metrics.json, eval_pr_curves.png, eval_label_confusion.png
+labelled units {out / 'labelled' / 'units.jsonl'}
+per article    {out / 'labelled' / 'articles.csv'}
+report         {out / 'labelled' / 'report.html'}  (open it in a browser)
+MLflow         make ui   (or: argmine ui) then open the address it prints""")
 
 
 @app.command()

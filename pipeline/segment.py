@@ -65,7 +65,7 @@ _NAV_PREFIX = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _BYLINE = re.compile(
-    r"^(?i:by|written\ by|posted\ by|words\ by)\s+[A-Z][\w.'’-]*(?:\s+[\w.'’&-]+){0,6}"
+    r"^(?i:by|written\ by|posted\ by|words\ by)\s+[A-Z][\w.'’-]*(?:\s+[\w.'’\"“”&-]+){0,6}"
     r"(?:\s*[,|–—-]\s*[^.!?]{0,80})?$",
     re.VERBOSE,
 )
@@ -85,7 +85,7 @@ _META_PREFIX = re.compile(
 # The place line under a letter's signature: "Hustleville, Ala." or "Reno, NV".
 _SIGNOFF_PLACE = re.compile(r"^[A-Z][\w.'’ -]{1,40},\s*(?:[A-Z][a-z]{1,5}\.|[A-Z]{2})$")
 # Separators between the pieces of a furniture line: "Published ... | Updated ...".
-_PIECES = re.compile(r"\s+[|·•«»]\s+|\s+[—–]\s+")
+_PIECES = re.compile(r"\s+[|·•«»/]\s+|\s+[—–]\s+")
 # Markdown block markers that belong to the format, not the sentence.
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?=\S))")
 # A bare title names a topic or a piece rather than making a claim.
@@ -107,6 +107,13 @@ def _has_terminal_punctuation(line: str) -> bool:
     return line.rstrip(_CLOSERS + " ")[-1:] in _TERMINAL + ":;"
 
 
+# The name of a publication or an organisation, as a masthead line: ends in what it is.
+_PUBLICATION = re.compile(
+    r"\b(?:times|tribune|dispatch|news|journal|herald|gazette|courier|chronicle|register|press|media|daily|"
+    r"weekly|monitor|observer|examiner|inquirer|bulletin|ledger|sentinel|standard|reporter|institute|center|"
+    r"centre|foundation|council|blog|magazine|digest|wire|review|quarterly|online|network)\.?$",
+    re.IGNORECASE,
+)
 # A piece of a masthead line that names the kind of publication: "a blog from Avondale".
 _MASTHEAD_PIECE = re.compile(
     r"^(?:(?:a|an|the|our)\s+)?(?:[\w'’-]+\s+){0,2}(?:blog|column|newsletter|podcast|magazine|website|"
@@ -136,8 +143,10 @@ def is_boilerplate_line(line: str) -> bool:
         return True
     # Headline-like lines: site names and section labels are short ("OPINION | GUEST COLUMN",
     # "Valley Voices — Community Blog"); so are bare titles.
-    if len(pieces) > 1 and any(_MASTHEAD_PIECE.match(p) for p in pieces):
-        return True
+    if len(pieces) > 1 and any(_MASTHEAD_PIECE.match(p) or _BARE_TITLE.match(p) for p in pieces):
+        return True  # "THE SALT RIVER SKILLET — Notes from a Phoenix kitchen"
+    if _words(s) <= 6 and _PUBLICATION.search(s):
+        return True  # "The Pinal Valley Dispatch", "Gulf South Policy Institute"
     return all(_words(p) <= 3 for p in pieces) or bool(_BARE_TITLE.match(s))
 
 
@@ -231,11 +240,9 @@ _SPEECH_VERBS = (r"(?:said|says|asked|asks|told|tells|added|adds|wrote|writes|ex
 _ATTRIBUTION = re.compile(
     rf"^(?:(?:[A-Z][\w.'’-]*\s+){{1,4}}{_SPEECH_VERBS}\b|{_SPEECH_VERBS}\s+(?:[A-Z]\w*|he|she|they)\b)"
 )
-# A sentence end the splitter missed: a full stop after an ordinary lower-case word, then a title
-# abbreviation and a name ("... in stop data. Dr. Alma Ruiz runs ...").
-_MISSED_END = re.compile(
-    r"(?<=[a-z][a-z])[.!?][\"'”’)]*(\s+)(?=(?:Dr|Mr|Mrs|Ms|Gov|Sen|Rep|Gen|Lt|Sgt|Det|Prof|Rev|St)\.\s+[A-Z])"
-)
+# A candidate sentence end the splitter may have missed: a word, sentence-final punctuation,
+# closing quotes or brackets, a space and a capital ("... not the law. Sure.").
+_CANDIDATE_END = re.compile(r"\b([A-Za-z]+)[.!?][\"'”’)]*(\s+)(?=[\"“(]?[A-Z])")
 
 
 def _joins(prev: str, nxt: str) -> bool:
@@ -254,17 +261,22 @@ def _joins(prev: str, nxt: str) -> bool:
     if prev.rstrip(_CLOSERS)[-1:] not in _TERMINAL:
         # The splitter cut somewhere other than after sentence-final punctuation.
         return True
-    if prev[-1:] in "”\"" and prev.rstrip("”\"")[-1:] in "?!," and _ATTRIBUTION.match(nxt):
-        return True
+    if prev[:1] in "“\"" and prev[-1:] in "”\"" and prev.rstrip("”\"")[-1:] in "?!," and _ATTRIBUTION.match(nxt):
+        return True  # a quotation that opens the sentence, then who said it
     return _ends_with_abbreviation(prev, nxt)
 
 
 def _split_missed(line: str, spans: list[Span]) -> list[Span]:
+    """Split where an ordinary lower-case word ends a sentence before a capital, which statistical
+    splitters sometimes miss after short sentences. Abbreviations never count ("approx. Ten")."""
     out: list[Span] = []
     for start, end in spans:
-        for m in _MISSED_END.finditer(line, start, end):
-            out.append((start, m.start(1)))
-            start = m.end(1)
+        for m in _CANDIDATE_END.finditer(line, start, end):
+            word = m.group(1)
+            if len(word) < 2 or not word[0].islower() or word.lower() in _ALWAYS_ABBREV | _MAYBE_ABBREV:
+                continue
+            out.append((start, m.start(2)))
+            start = m.end(2)
         out.append((start, end))
     return out
 

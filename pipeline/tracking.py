@@ -28,11 +28,27 @@ from .tracker import Tracker
 
 log = logging.getLogger(__name__)
 CHAMPION = "champion"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def tracking_uri(configured: str | None = None, root: Path = PROJECT_ROOT) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or configured or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
+def project_root() -> Path:
+    """The project folder: $ARGMINE_HOME, else the nearest folder up from here holding configs/."""
+    if os.environ.get("ARGMINE_HOME"):
+        return Path(os.environ["ARGMINE_HOME"]).resolve()
+    here = Path.cwd().resolve()
+    return next((p for p in (here, *here.parents) if (p / "configs").is_dir()), here)
+
+
+
+def tracking_uri(configured: str | None = None, root: Path | None = None) -> str:
+    root = Path(root or project_root()).resolve()
+    return os.environ.get("MLFLOW_TRACKING_URI") or configured or f"sqlite:///{root / 'mlflow.db'}"
+
+
+def artifact_root(uri: str) -> str | None:
+    """Artifacts of a SQLite store live beside its database, whatever the working directory."""
+    if not uri.startswith("sqlite:///"):
+        return None  # a tracking server decides where artifacts go
+    return (Path(uri.removeprefix("sqlite:///")).parent / "mlruns").resolve().as_uri()
 
 
 def _setup(uri: str) -> None:
@@ -46,20 +62,18 @@ def _setup(uri: str) -> None:
         mlflow.set_registry_uri(uri)
 
 
-def _experiment(name: str, uri: str, root: Path) -> str:
+def _experiment(name: str, uri: str) -> str:
     import mlflow
 
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    # A local store keeps artifacts beside its database, whatever the working directory.
-    location = (Path(root) / "mlruns").resolve().as_uri() if uri.startswith("sqlite:") else None
-    return mlflow.create_experiment(name, artifact_location=location)
+    return mlflow.create_experiment(name, artifact_location=artifact_root(uri))
 
 
-def git_commit(root: Path = PROJECT_ROOT) -> str:
+def git_commit(root: Path | None = None) -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root or Path(__file__).parent, capture_output=True, text=True, timeout=5)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -113,7 +127,7 @@ class MlflowTracker(Tracker):
 
 @contextlib.contextmanager
 def open_tracker(
-    cfg: TrackingConfig, *, run_name: str, command: str, root: Path = PROJECT_ROOT,
+    cfg: TrackingConfig, *, run_name: str, command: str, root: Path | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> Iterator[Tracker]:
     """One MLflow run for one command; a do-nothing tracker when tracking is disabled."""
@@ -124,10 +138,10 @@ def open_tracker(
 
     uri = tracking_uri(cfg.tracking_uri, root)
     _setup(uri)
-    exp_id = _experiment(cfg.experiment, uri, root)
+    exp_id = _experiment(cfg.experiment, uri)
     mlflow.set_experiment(experiment_id=exp_id)
-    all_tags = {"command": command, "mlflow.source.git.commit": git_commit(root), "git_commit": git_commit(root),
-                **(tags or {})}
+    commit = git_commit()
+    all_tags = {"command": command, "mlflow.source.git.commit": commit, "git_commit": commit, **(tags or {})}
     with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as run:
         log.info("MLflow run %s in experiment %r at %s", run.info.run_id, cfg.experiment, uri)
         yield MlflowTracker(run.info.run_id)
@@ -221,19 +235,19 @@ def local_model_dir(model: str, tracking: str | None = None) -> Path:
     return local
 
 
-def ui_command(port: int, tracking: str | None = None, root: Path = PROJECT_ROOT) -> tuple[list[str], dict, str]:
+def ui_command(port: int, tracking: str | None = None, experiment: str = "argmine") -> tuple[list[str], dict, str]:
     """The ``mlflow ui`` command line, its environment and the address of the runs table."""
     import sys
 
-    uri = tracking_uri(tracking, root)
+    uri = tracking_uri(tracking)
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
            "--port", str(port), "--workers", "1"]
-    if uri.startswith("sqlite:"):
-        cmd += ["--default-artifact-root", (Path(root) / "mlruns").resolve().as_uri()]
+    if artifact_root(uri):
+        cmd += ["--default-artifact-root", artifact_root(uri)]
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
     _setup(uri)
     import mlflow
 
-    exp = mlflow.get_experiment_by_name("argmine")
+    exp = mlflow.get_experiment_by_name(experiment)
     where = f"#/experiments/{exp.experiment_id}/runs" if exp else "#/experiments"
     return cmd, env, f"http://127.0.0.1:{port}/{where}"

@@ -177,3 +177,41 @@ def test_markdown_heading_markers_are_not_part_of_the_unit():
 def test_empty_and_whitespace_text_give_no_units():
     assert segment_spans("") == []
     assert segment_spans("\n\n   \n") == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Published May 2, 2013 | Updated 9:10 a.m.",
+        "« Previous post | Next post »",
+        "Share: Facebook · Twitter · Email",
+        "EDITORIAL  /  County Government",
+        "The Lakeside Courier-Journal",
+        "Heartland Fiscal Policy Institute",
+        "MAIN STREET NOTEBOOK — Notes from a small-town desk",
+        "To the editor:",
+        "Fort Collins, Colo.",
+        "by Ana \"Nana\" Ortiz",
+        "Like this: Like · 5 bloggers like this.",
+        "7 Responses to \"Why the Jail Is Full\"",
+        "This commentary is part of the institute's series on local budgets.",
+    ],
+)
+def test_more_page_furniture_is_dropped(line):
+    assert units(f"{line}\n\nThe program grew fast.") == ["The program grew fast."]
+
+
+def test_a_quotation_that_opens_a_sentence_keeps_its_attribution():
+    text = "“Why me? I was born here!” Ms. Ortiz asked the deputy. He had no answer."
+    assert units(text) == ["“Why me? I was born here!” Ms. Ortiz asked the deputy.", "He had no answer."]
+
+
+def test_an_already_attributed_quotation_ends_its_sentence():
+    text = 'The deputy asked him, "Where were you born?" He said, "Here." Then he drove off.'
+    assert units(text) == ['The deputy asked him, "Where were you born?"', 'He said, "Here."', "Then he drove off."]
+
+
+def test_a_short_sentence_after_a_lowercase_word_is_split_but_not_after_an_abbreviation():
+    text = "They blamed outside agitators, not the law. Sure. The bill ran approx. Ten pages, said Gov. Lane."
+    assert units(text) == ["They blamed outside agitators, not the law.", "Sure.",
+                           "The bill ran approx. Ten pages, said Gov. Lane."]
