@@ -227,12 +227,14 @@ def local_model_dir(model: str, tracking: str | None = None) -> Path:
 
     _setup(tracking_uri(tracking))
     try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model)) / "artifacts" / "model_dir"
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model))
     except (MlflowException, OSError) as err:
         raise ModelError(f"cannot load MLflow model {model!r} from {tracking_uri(tracking)}: {err}") from None
-    if not local.is_dir():
-        raise ModelError(f"MLflow model {model!r} is not an argmine model (no artifacts/model_dir)")
-    return local
+    # pyfunc keeps the logged model directory under artifacts/<its folder name>
+    found = sorted(p.parent for p in (local / "artifacts").glob("*/argmine.json"))
+    if not found:
+        raise ModelError(f"MLflow model {model!r} is not an argmine model (no argmine.json in its artifacts)")
+    return found[0]
 
 
 def ui_command(port: int, tracking: str | None = None, experiment: str = "argmine") -> tuple[list[str], dict, str]:
