@@ -28,6 +28,10 @@ class ModelConfig(_Section):
     encoder: str = "all-MiniLM-L6-v2"
     # Op-ed sentences run up to ~90 tokens; 128 keeps all but the rare run-on sentence whole.
     max_length: int = Field(128, ge=8, le=4096)
+    # "previous": the unit is encoded together with the unit before it in the same article (as a
+    # second segment), so a short unit that points back ("Indeed, most have resisted.") can take
+    # the labels of what it points to (codebook rule 7).
+    context: Literal["none", "previous"] = "none"
 
 
 class DataConfig(_Section):

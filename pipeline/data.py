@@ -26,8 +26,18 @@ def load_units(paths: Sequence[Path]) -> list[Unit]:
     return units
 
 
+def previous_texts(units: Sequence[Unit]) -> list[str]:
+    """For each unit, the text of the unit before it in the same article ("" for the first)."""
+    out, last_doc, last_text = [], None, ""
+    for u in units:
+        out.append(last_text if u.doc_id == last_doc else "")
+        last_doc, last_text = u.doc_id, u.text
+    return out
+
+
 def to_dataset(units: Sequence[Unit]):
-    """A ``datasets.Dataset`` with ``doc_id``, ``unit_id``, ``text`` and float ``labels`` vectors."""
+    """A ``datasets.Dataset`` with ``doc_id``, ``unit_id``, ``text``, ``context`` (the previous
+    unit of the article) and float ``labels`` vectors."""
     import datasets
 
     return datasets.Dataset.from_dict(
@@ -35,6 +45,7 @@ def to_dataset(units: Sequence[Unit]):
             "doc_id": [u.doc_id for u in units],
             "unit_id": [u.unit_id for u in units],
             "text": [u.text for u in units],
+            "context": previous_texts(units),
             "labels": [labels_to_vector(u.labels) for u in units],
         }
     )

@@ -44,7 +44,7 @@ def evaluate_model(
     model_dir: Path, gold: Sequence[Unit], *, device: str = "auto", batch_size: int = 64, backend: str = "torch"
 ) -> Evaluation:
     labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend)
-    probs = labeller.predict_proba([u.text for u in gold])
+    probs = labeller.score_units(gold)
     return score(gold, probs, labeller.thresholds)
 
 

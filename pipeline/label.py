@@ -38,7 +38,7 @@ def predicted(labeller: Labeller, units: Sequence[Unit], probs: np.ndarray) -> l
 
 
 def label_units(labeller: Labeller, units: Sequence[Unit]) -> list[PredictedUnit]:
-    return predicted(labeller, units, labeller.predict_proba([u.text for u in units]))
+    return predicted(labeller, units, labeller.score_units(units))
 
 
 def label_articles(

@@ -113,22 +113,30 @@ class Labeller:
 
     # -- tokenisation -------------------------------------------------------------------------
 
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=True)]
+    @property
+    def uses_context(self) -> bool:
+        return self.manifest.config.get("model", {}).get("context", "none") == "previous"
 
-    def _batches(self, ids: list[list[int]]) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    def _encode(self, items: Sequence) -> list[tuple[list[int], list[int]]]:
+        """(ids, type_ids) per item; an item is a text, or a (text, context) pair."""
+        return [(e.ids, e.type_ids) for e in self._tok.encode_batch(list(items), add_special_tokens=True)]
+
+    def _batches(self, encoded: list[tuple[list[int], list[int]]]) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        ids = [e[0] for e in encoded]
         order = np.argsort([len(x) for x in ids], kind="stable")
         for i in range(0, len(order), self.batch_size):
             idx = order[i : i + self.batch_size]
             width = max(len(ids[j]) for j in idx)
             input_ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
+            types = np.zeros((len(idx), width), dtype=np.int64)
             for row, j in enumerate(idx):
                 input_ids[row, : len(ids[j])] = ids[j]
                 mask[row, : len(ids[j])] = 1
+                types[row, : len(ids[j])] = encoded[j][1]
             feats = {"input_ids": input_ids, "attention_mask": mask}
             if self._uses_type_ids:
-                feats["token_type_ids"] = np.zeros_like(input_ids)
+                feats["token_type_ids"] = types
             yield idx, feats
 
     # -- scoring ------------------------------------------------------------------------------
@@ -148,13 +156,26 @@ class Labeller:
             out[idx] = 1.0 / (1.0 + np.exp(-self._logits(feats)))
         return out
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities, one row per text, columns in ``manifest.labels`` order."""
+    def score_units(self, units: Sequence) -> np.ndarray:
+        """Probabilities for units of articles (in article order), with context if the model uses it."""
+        from .data import previous_texts
+
+        texts = [u.text for u in units]
+        return self.predict_proba(texts, previous_texts(units) if self.uses_context else None)
+
+    def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
+        """Probabilities, one row per text, columns in ``manifest.labels`` order.
+
+        A model trained with context needs ``contexts`` (the previous unit of each text, or "").
+        """
         if len(texts) == 0:
             return np.zeros((0, len(self.manifest.labels)), dtype=np.float32)
         if self.manifest.kind == "tfidf":
             return np.asarray(self._sk.predict_proba(list(texts)), dtype=np.float32)
-        chunks = [texts[i : i + self.chunk_size] for i in range(0, len(texts), self.chunk_size)]
+        if self.uses_context and contexts is None:
+            contexts = [""] * len(texts)
+        items = list(zip(texts, contexts)) if self.uses_context else list(texts)
+        chunks = [items[i : i + self.chunk_size] for i in range(0, len(items), self.chunk_size)]
         results = []
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(self._encode, chunks[0])

@@ -201,9 +201,10 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
         raise ConfigError(f"{cfg.source}: cannot load encoder {cfg.model.encoder!r} ({err})") from None
 
     def tokenize(batch):
-        return tokenizer(batch["text"], truncation=True, max_length=cfg.model.max_length)
+        pair = batch["context"] if cfg.model.context == "previous" else None
+        return tokenizer(batch["text"], pair, truncation=True, max_length=cfg.model.max_length)
 
-    cols = ["doc_id", "unit_id", "text"]
+    cols = ["doc_id", "unit_id", "text", "context"]
     train_ds = to_dataset(train_units).map(tokenize, batched=True, remove_columns=cols)
     dev_ds = to_dataset(dev_units).map(tokenize, batched=True, remove_columns=cols)
     y_train = label_matrix(train_units)

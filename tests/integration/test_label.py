@@ -95,11 +95,11 @@ def test_resume_after_an_interruption_relabels_nothing_and_duplicates_nothing(tm
         calls: list[int] = []
         fail_on: int | None = None
 
-        def predict_proba(self, texts):
+        def predict_proba(self, texts, contexts=None):
             Flaky.calls.append(len(texts))
             if len(Flaky.calls) == Flaky.fail_on:
                 raise KeyboardInterrupt
-            return super().predict_proba(texts)
+            return super().predict_proba(texts, contexts)
 
     out = tmp_path / "out"
     labeller = Flaky(model_dir)

@@ -175,3 +175,22 @@ def test_unknown_config_key_is_a_one_line_error(tmp_path):
     result = runner.invoke(app, ["train", "-c", str(bad / "bad.yaml")])
     assert result.exit_code == 1
     assert "bad.yaml: unknown key 'model.encodr'" in result.output
+
+
+def test_a_model_trained_with_context_scores_units_with_their_previous_unit(tmp_path, tiny_encoder, gold_split):
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.predict import Labeller
+    from pipeline.train import train_model
+
+    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "model.context": "previous",
+                                                    "output_dir": str(tmp_path / "ctx")})
+    units = load_units([gold_split["train"]])
+    tr, dev = split_by_article(units, 0.34, 0)
+    result = train_model(cfg, tr, dev)
+    labeller = Labeller(result.model_dir, precision="fp32")
+    assert labeller.uses_context
+    with_context = labeller.score_units(dev)
+    np.testing.assert_allclose(with_context, result.dev_probs, atol=1e-4)  # same inputs as in training
+    alone = labeller.predict_proba([u.text for u in dev])
+    assert not np.allclose(with_context[1:], alone[1:])
