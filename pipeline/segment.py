@@ -61,11 +61,13 @@ _NAV_PREFIX = re.compile(
     r"photo|image|credit|photo\ credit|image\ credit|caption|source|editor'?s\ note|click\ here|"
     r"copyright|all\ rights\ reserved|©|\(c\)\s*\d{4})\b\s*[:©]?"
     r"|^\d+\s+(?:responses?|comments?|replies|thoughts)\s+(?:to|on)\b"
+    r"|^(?:a|an|the|our)\s+(?:[\w'’-]+\s+){0,2}(?:blog|newsletter|podcast|column|magazine|website|site)\s+"
+    r"(?:about|on|for|from|of|by|covering)\b"
     r"|^share(?:\ (?:this|on|via)\b[\w\ ]*)?\s*:",
     re.IGNORECASE | re.VERBOSE,
 )
 _BYLINE = re.compile(
-    r"^(?i:by|written\ by|posted\ by|words\ by)\s+[A-Z][\w.'’-]*(?:\s+[\w.'’\"“”&-]+){0,6}"
+    r"^(?i:by|written\ by|posted\ by|words\ by)\s+(?:the\s+)?[A-Z][\w.'’-]*(?:\s+[\w.'’\"“”&-]+){0,6}"
     r"(?:\s*[,|–—-]\s*[^.!?]{0,80})?$",
     re.VERBOSE,
 )
@@ -84,15 +86,23 @@ _META_PREFIX = re.compile(
 )
 # The place line under a letter's signature: "Hustleville, Ala." or "Reno, NV".
 _SIGNOFF_PLACE = re.compile(r"^[A-Z][\w.'’ -]{1,40},\s*(?:[A-Z][a-z]{1,5}\.|[A-Z]{2})$")
+# A signature under a letter: "— Angela Reyes, Linwood"
+_SIGNATURE = re.compile(r"^[—–-]{1,2}\s*[A-Z][\w.'’ -]{1,50}(?:,\s*[\w.'’ -]{1,50}){0,2}$")
 # Separators between the pieces of a furniture line: "Published ... | Updated ...".
-_PIECES = re.compile(r"\s+[|·•«»/]\s+|\s+[—–]\s+")
+_PIECES = re.compile(r"\s+[|·•«»/›>]\s+|\s+[—–]\s+")
 # Markdown block markers that belong to the format, not the sentence.
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?=\S))")
 # A bare title names a topic or a piece rather than making a claim.
 _BARE_TITLE = re.compile(
     r"^(?:(?:a|an|the|my|our|some|open)\s+)?(?:letter|letters|note|notes|thoughts|reflections|questions|"
     r"dispatch|report|memo|primer|q&a|faq|reader\s+mail|mailbag|update)\b"
-    r"|^(?:on|about|re|regarding|concerning)\b[\s:]",
+    r"|^(?:on|about|re|regarding|concerning)\b[\s:]"
+    # A title that introduces its author rather than a claim: "A Dairy Farmer Weighs In on ...",
+    # "A Police Chief's Two Minds on ...".
+    r"|^an?\s+(?=[^:]*$)(?:[\w-]+\s+){0,2}(?:farmer|chief|sheriff|mayor|pastor|priest|rabbi|teacher|nurse|doctor|"
+    r"veteran|mother|father|daughter|son|widow|resident|immigrant|officer|deputy|judge|lawyer|prosecutor|"
+    r"economist|legislator|senator|commissioner|voter|citizen|parent|worker|owner|student|taxpayer|"
+    r"advocate|reader|neighbor|neighbour)(?:'s|’s)?\b",
     re.IGNORECASE,
 )
 _TERMINAL = ".!?…"
@@ -111,18 +121,24 @@ def _has_terminal_punctuation(line: str) -> bool:
 _PUBLICATION = re.compile(
     r"\b(?:times|tribune|dispatch|news|journal|herald|gazette|courier|chronicle|register|press|media|daily|"
     r"weekly|monitor|observer|examiner|inquirer|bulletin|ledger|sentinel|standard|reporter|institute|center|"
-    r"centre|foundation|council|blog|magazine|digest|wire|review|quarterly|online|network)\.?$",
+    r"centre|foundation|council|blog|magazine|digest|wire|review|quarterly|online|network)\.?$"
+    r"|^(?:the\s+)?(?:institute|center|centre|foundation|council|office|project)\s+(?:for|of|on)\b",
     re.IGNORECASE,
 )
 # A piece of a masthead line that names the kind of publication: "a blog from Avondale".
 _MASTHEAD_PIECE = re.compile(
     r"^(?:(?:a|an|the|our)\s+)?(?:[\w'’-]+\s+){0,2}(?:blog|column|newsletter|podcast|magazine|website|"
-    r"journal|opinion|commentary|editorials?|op-eds?)\b(?:\s+(?:from|of|for|by|in|at|on)\b.*)?$",
+    r"journal|opinion|commentary|editorials?|op-eds?)\b(?:\s+(?:from|of|for|by|in|at|on|about|covering)\b.*)?$",
     re.IGNORECASE,
 )
 
 
+_STAMP = re.compile(r"^(?:posted|published|updated|last\ updated|first\ published)\b(?=.*\d)", re.IGNORECASE)
+
+
 def _is_furniture(s: str) -> bool:
+    if _STAMP.match(s) and _words(s) <= 10:
+        return True  # "Published 7:02 a.m. CT July 14, 2015"
     return bool(_NAV_LINE.match(s) or _NAV_PREFIX.match(s) or _DATELINE.match(s) or _BYLINE.match(s))
 
 
@@ -131,7 +147,7 @@ def is_boilerplate_line(line: str) -> bool:
     s = line.strip().strip("*_").strip()
     if not s:
         return True
-    if _is_furniture(s) or _SIGNOFF_PLACE.match(s):
+    if _is_furniture(s) or _SIGNOFF_PLACE.match(s) or _SIGNATURE.match(s):
         return True
     pieces = [p.strip() for p in _PIECES.split(s) if p.strip()]
     if len(pieces) > 1 and all(_is_furniture(p) for p in pieces):
@@ -190,7 +206,10 @@ _ALWAYS_ABBREV = frozenset(
 # follows ("the U.S. program", "Maricopa Co. sheriff").
 _MAYBE_ABBREV = frozenset(
     "u.s u.s.a u.k u.n d.c e.g i.e etc inc co corp ltd llc jr sr bros a.m p.m a.d b.c ph.d "
-    "jan feb mar apr jun jul aug sep sept oct nov dec ave blvd rd hwy dist assn univ".split()
+    "jan feb mar apr jun jul aug sep sept oct nov dec ave blvd rd hwy dist assn univ "
+    # US state abbreviations in AP style
+    "ala ariz ark calif colo conn del fla ga ill ind kan kans ky la md mass mich minn miss mo mont neb "
+    "nev n.h n.j n.m n.y n.c n.d okla ore pa r.i s.c s.d tenn tex va vt wash wis wyo".split()
 )
 _LAST_TOKEN = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'”’)]*$")
 _INITIAL = re.compile(r"(?:^|[\s(“\"])([A-Z])\.$")
@@ -267,14 +286,16 @@ def _joins(prev: str, nxt: str) -> bool:
 
 
 def _split_missed(line: str, spans: list[Span]) -> list[Span]:
-    """Split where an ordinary lower-case word ends a sentence before a capital, which statistical
-    splitters sometimes miss after short sentences. Abbreviations never count ("approx. Ten")."""
+    """Split where an ordinary word ends a sentence before a capital, which statistical splitters
+    sometimes miss before short sentences. Abbreviations never count ("approx. Ten", "Calif. Gov.")."""
     out: list[Span] = []
     for start, end in spans:
         for m in _CANDIDATE_END.finditer(line, start, end):
             word = m.group(1)
-            if len(word) < 2 or not word[0].islower() or word.lower() in _ALWAYS_ABBREV | _MAYBE_ABBREV:
-                continue
+            if word.lower() in _ALWAYS_ABBREV | _MAYBE_ABBREV or word.isupper():
+                continue  # an abbreviation or an acronym: the statistical splitter knows best
+            if len(word) < (2 if word[0].islower() else 3):
+                continue  # an initial ("John F. Kennedy") or a two-letter abbreviation
             out.append((start, m.start(2)))
             start = m.end(2)
         out.append((start, end))

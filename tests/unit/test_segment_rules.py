@@ -195,6 +195,13 @@ def test_empty_and_whitespace_text_give_no_units():
         "Like this: Like · 5 bloggers like this.",
         "7 Responses to \"Why the Jail Is Full\"",
         "This commentary is part of the institute's series on local budgets.",
+        "A blog about courts, counties and the people in between",
+        "— Marta Reyes, Glenwood",
+        "Opinion › Guest Commentary",
+        "By the Rev. Thomas B. Ware",
+        "Published 8:15 a.m. ET May 4, 2016",
+        "Institute for Rural Policy Studies",
+        "A Retired Sheriff Weighs In on Detainers",
     ],
 )
 def test_more_page_furniture_is_dropped(line):
@@ -215,3 +222,14 @@ def test_a_short_sentence_after_a_lowercase_word_is_split_but_not_after_an_abbre
     text = "They blamed outside agitators, not the law. Sure. The bill ran approx. Ten pages, said Gov. Lane."
     assert units(text) == ["They blamed outside agitators, not the law.", "Sure.",
                            "The bill ran approx. Ten pages, said Gov. Lane."]
+
+
+def test_a_capitalised_word_can_end_a_sentence_but_a_state_abbreviation_does_not():
+    text = "He was arrested at the Valley Mart. Routine case. She moved to Fresno, Calif. Gov. Ruiz spoke."
+    assert units(text) == ["He was arrested at the Valley Mart.", "Routine case.",
+                           "She moved to Fresno, Calif. Gov. Ruiz spoke."]
+
+
+def test_a_descriptive_title_with_a_claim_after_its_colon_is_kept():
+    title = "A sheriff's view of the new program: better, not yet good enough"
+    assert units(f"{title}\n\nThe program grew fast.")[0] == title
