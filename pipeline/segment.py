@@ -48,7 +48,7 @@ _NAV_LINE = re.compile(
       | (?:get\ )?(?:our|the)\ (?:daily|weekly|morning|evening)?\s*(?:newsletter|briefing)\b.*
       | (?:more\ from|most\ (?:read|popular)|trending|recommended|top\ stories|you\ may\ also\ like|around\ the\ web)\b.*
       | skip\ to\ (?:main\ )?content|back\ to\ top|menu|search|home|loading\.*|close
-      | (?:«\s*)?(?:previous|next|older|newer)\ (?:post|article|story|page|entry)(?:\s*»)?
+      | (?:«\s*)?(?:previous|next|older|newer)\ (?:post|article|story|page|entry)\b.*
       | like\ this:?.*|\d+\ (?:bloggers?|people)\ like\ this\.?
       | (?:to\ the\ editor|dear\ editor|dear\ sirs?(?:\ or\ madam)?|letters?\ to\ the\ editor)
       | (?:opinion|commentary|editorial|letters?|blogs?|op-ed)(?:\s*[|/:»>-]\s*\w+(?:\s\w+)?)?
@@ -63,6 +63,7 @@ _NAV_PREFIX = re.compile(
     r"|^\d+\s+(?:responses?|comments?|replies|thoughts)\s+(?:to|on)\b"
     r"|^(?:a|an|the|our)\s+(?:[\w'’-]+\s+){0,2}(?:blog|newsletter|podcast|column|magazine|website|site)\s+"
     r"(?:about|on|for|from|of|by|covering)\b"
+    r"|^special\ to\ (?:the\ )?[A-Z]"
     r"|^share(?:\ (?:this|on|via)\b[\w\ ]*)?\s*:",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -87,9 +88,13 @@ _META_PREFIX = re.compile(
 # The place line under a letter's signature: "Hustleville, Ala." or "Reno, NV".
 _SIGNOFF_PLACE = re.compile(r"^[A-Z][\w.'’ -]{1,40},\s*(?:[A-Z][a-z]{1,5}\.|[A-Z]{2})$")
 # A signature under a letter: "— Angela Reyes, Linwood"
-_SIGNATURE = re.compile(r"^[—–-]{1,2}\s*[A-Z][\w.'’ -]{1,50}(?:,\s*[\w.'’ -]{1,50}){0,2}$")
+_NAME = r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3}"
+_SIGNATURE = re.compile(
+    rf"^[—–-]{{1,2}}\s*{_NAME}(?:,\s*[^.!?]{{1,50}})?$"  # "— Angela Reyes, Linwood"
+    rf"|^{_NAME},\s*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,3}}$"  # "Ruth A. Delacroix, Carver Springs"
+)
 # Separators between the pieces of a furniture line: "Published ... | Updated ...".
-_PIECES = re.compile(r"\s+[|·•«»/›>]\s+|\s+[—–]\s+")
+_PIECES = re.compile(r"\s+[|·•«»/›>]\s+|\s+[—–]\s+|\s{3,}")
 # Markdown block markers that belong to the format, not the sentence.
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?=\S))")
 # A bare title names a topic or a piece rather than making a claim.
@@ -97,6 +102,10 @@ _BARE_TITLE = re.compile(
     r"^(?:(?:a|an|the|my|our|some|open)\s+)?(?:letter|letters|note|notes|thoughts|reflections|questions|"
     r"dispatch|report|memo|primer|q&a|faq|reader\s+mail|mailbag|update)\b"
     r"|^(?:on|about|re|regarding|concerning)\b[\s:]"
+    # Titles that announce the piece rather than argue: "What I Saw at the Jail", "What the Bible
+    # Says About Per-Diem Rates". ("Why ..." titles announce reasons, i.e. a claim: they stay.)
+    r"|^(?:what|how|where|when)\s+(?:i|we)\s+(?:saw|learned|heard|found|did|know)\b"
+    r"|^what\s+.+\s+(?:says?|said|teaches|tells\s+us|means)\s+about\b"
     # A title that introduces its author rather than a claim: "A Dairy Farmer Weighs In on ...",
     # "A Police Chief's Two Minds on ...".
     r"|^an?\s+(?=[^:]*$)(?:[\w-]+\s+){0,2}(?:farmer|chief|sheriff|mayor|pastor|priest|rabbi|teacher|nurse|doctor|"
@@ -127,8 +136,8 @@ _PUBLICATION = re.compile(
 )
 # A piece of a masthead line that names the kind of publication: "a blog from Avondale".
 _MASTHEAD_PIECE = re.compile(
-    r"^(?:(?:a|an|the|our)\s+)?(?:[\w'’-]+\s+){0,2}(?:blog|column|newsletter|podcast|magazine|website|"
-    r"journal|opinion|commentary|editorials?|op-eds?)\b(?:\s+(?:from|of|for|by|in|at|on|about|covering)\b.*)?$",
+    r"^(?=(?:\S+\s+){0,6}\S+$).*\b(?:blog|column|newsletter|podcast|magazine|website|journal|opinion|"
+    r"commentary|editorials?|op-eds?|notes|diary|dispatches)\b",
     re.IGNORECASE,
 )
 
@@ -137,7 +146,7 @@ _STAMP = re.compile(r"^(?:posted|published|updated|last\ updated|first\ publishe
 
 
 def _is_furniture(s: str) -> bool:
-    if _STAMP.match(s) and _words(s) <= 10:
+    if _STAMP.match(s) and _words(s) <= 14:
         return True  # "Published 7:02 a.m. CT July 14, 2015"
     return bool(_NAV_LINE.match(s) or _NAV_PREFIX.match(s) or _DATELINE.match(s) or _BYLINE.match(s))
 
@@ -150,7 +159,7 @@ def is_boilerplate_line(line: str) -> bool:
     if _is_furniture(s) or _SIGNOFF_PLACE.match(s) or _SIGNATURE.match(s):
         return True
     pieces = [p.strip() for p in _PIECES.split(s) if p.strip()]
-    if len(pieces) > 1 and all(_is_furniture(p) for p in pieces):
+    if len(pieces) > 1 and all(_is_furniture(p) or _words(p) <= 3 for p in pieces):
         return True  # "Published June 2, 2012 | Updated 6:40 p.m.", "« Previous post | Next post »"
     if _has_terminal_punctuation(s):
         # Datelines such as "Updated 4:15 p.m." end in a full stop; _DATELINE caught them above.

@@ -150,6 +150,9 @@ def test_metadata_prefix_is_skipped_and_offsets_stay_exact():
         ("Secure Communities Is Neither Secure Nor Communal", True),
         ("Harbor Times", False),
         ("On Immigration", False),
+        ("Why My County Still Honors Detainers", True),
+        ("What I Saw at the County Jail on Tuesday", False),
+        ("What the Constitution Says About Detainers", False),
     ],
 )
 def test_headlines_are_units_only_when_they_make_a_claim(title, kept):
