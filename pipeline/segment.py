@@ -64,6 +64,7 @@ _NAV_PREFIX = re.compile(
     r"|^(?:a|an|the|our)\s+(?:[\w'’-]+\s+){0,2}(?:blog|newsletter|podcast|column|magazine|website|site)\s+"
     r"(?:about|on|for|from|of|by|covering)\b"
     r"|^special\ to\ (?:the\ )?[A-Z]"
+    r"|^re:\s"  # a letter's reference to the article it answers
     r"|^share(?:\ (?:this|on|via)\b[\w\ ]*)?\s*:",
     re.IGNORECASE | re.VERBOSE,
 )
