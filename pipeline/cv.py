@@ -36,7 +36,18 @@ class CVResult:
     std: dict[str, float] = field(default_factory=dict)
 
 
+def _supported_macro(m: dict[str, float]) -> dict[str, float]:
+    """A fold's macro scores over the labels it has gold units for: a label absent from a
+    one-article fold has no defined F1, and counting it as 0 would understate every fold."""
+    present = [lab for lab in LABELS if m[f"{lab}_support"] > 0]
+    out = dict(m)
+    for kind in ("precision", "recall", "f1"):
+        out[f"macro_{kind}"] = float(np.mean([m[f"{lab}_{kind}"] for lab in present])) if present else float("nan")
+    return out
+
+
 def summarise(folds: Sequence[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    folds = [_supported_macro(m) for m in folds]
     keys = folds[0].keys()
     mean, std = {}, {}
     for key in keys:
@@ -46,6 +57,7 @@ def summarise(folds: Sequence[dict[str, float]]) -> tuple[dict[str, float], dict
             if label and not key.endswith("_support") and m[f"{label}_support"] == 0:
                 continue  # undefined in this fold
             vals.append(m[key])
+        vals = [v for v in vals if not np.isnan(v)]
         mean[key] = float(np.mean(vals)) if vals else float("nan")
         std[key] = float(np.std(vals)) if vals else float("nan")
     return mean, std

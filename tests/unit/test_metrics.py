@@ -66,3 +66,18 @@ def test_article_folds_partition_the_articles():
     folds = article_folds(_units(["a", "b", "c", "d", "e"]), k=2)
     assert sorted(d for f in folds for d in f) == ["a", "b", "c", "d", "e"]
     assert article_folds(_units(["a", "b", "c"])) == [["a"], ["b"], ["c"]]
+
+
+def test_fold_summary_skips_labels_a_fold_has_no_gold_units_for():
+    from pipeline.cv import summarise
+
+    def fold(f1s, supports):
+        m = {}
+        for lab, f, n in zip(("pro-enforcement", "civil-liberties", "fiscal", "federalism"), f1s, supports):
+            m |= {f"{lab}_f1": f, f"{lab}_precision": f, f"{lab}_recall": f, f"{lab}_support": n}
+        return m | {"macro_f1": sum(f1s) / 4, "macro_precision": 0.0, "macro_recall": 0.0}
+
+    mean, std = summarise([fold([0.8, 0.6, 0.0, 1.0], [2, 3, 0, 5]), fold([0.6, 0.4, 0.5, 1.0], [1, 1, 2, 3])])
+    assert mean["fiscal_f1"] == 0.5  # the fold without fiscal units does not count as F1 = 0
+    assert mean["macro_f1"] == pytest.approx(((0.8 + 0.6 + 1.0) / 3 + (0.6 + 0.4 + 0.5 + 1.0) / 4) / 2)
+    assert std["federalism_f1"] == 0.0
