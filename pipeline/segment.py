@@ -105,7 +105,9 @@ _BARE_TITLE = re.compile(
     r"|^(?:on|about|re|regarding|concerning)\b[\s:]"
     # Titles that announce the piece rather than argue: "What I Saw at the Jail", "What the Bible
     # Says About Per-Diem Rates". ("Why ..." titles announce reasons, i.e. a claim: they stay.)
-    r"|^(?:what|how|where|when)\s+(?:i|we)\s+(?:saw|learned|heard|found|did|know)\b"
+    r"|^(?:what|how|where|when)\s+(?:[\w'’-]+\s+){1,3}(?:saw|learned|heard|found|told|did|knew|taught|"
+    r"discovered|noticed|wrote|asked)\b"
+    r"|^an?\s+[\w-]+(?:'s|’s)\s"  # "A Dairyman's Two Cents on ...", "A Farmer's View"
     r"|^what\s+.+\s+(?:says?|said|teaches|tells\s+us|means)\s+about\b"
     # A title that introduces its author rather than a claim: "A Dairy Farmer Weighs In on ...",
     # "A Police Chief's Two Minds on ...".
@@ -143,12 +145,18 @@ _MASTHEAD_PIECE = re.compile(
 )
 
 
+# Short calls to action: "Submit a letter to the editor", "Download the full brief (PDF, 1.1 MB)".
+_CALL_TO_ACTION = re.compile(
+    r"^(?:submit|download|subscribe|watch|listen|view|click|tap|follow|sign\s+up|print|email|share|read|"
+    r"support|donate|contact)\b", re.IGNORECASE)
 _STAMP = re.compile(r"^(?:posted|published|updated|last\ updated|first\ published)\b(?=.*\d)", re.IGNORECASE)
 
 
 def _is_furniture(s: str) -> bool:
     if _STAMP.match(s) and _words(s) <= 14:
         return True  # "Published 7:02 a.m. CT July 14, 2015"
+    if _CALL_TO_ACTION.match(s) and _words(s) <= 8 and not _has_terminal_punctuation(s):
+        return True
     return bool(_NAV_LINE.match(s) or _NAV_PREFIX.match(s) or _DATELINE.match(s) or _BYLINE.match(s))
 
 

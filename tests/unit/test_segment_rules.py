@@ -205,6 +205,10 @@ def test_empty_and_whitespace_text_give_no_units():
         "Published 8:15 a.m. ET May 4, 2016",
         "Institute for Rural Policy Studies",
         "A Retired Sheriff Weighs In on Detainers",
+        "Submit a letter to the editor",
+        "Download the full report (PDF, 2.3 MB)",
+        "What My Deputies Learned on Route 9",
+        "A Rancher's Two Cents on the Detainer Fight",
     ],
 )
 def test_more_page_furniture_is_dropped(line):
