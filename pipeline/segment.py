@@ -107,7 +107,7 @@ _BARE_TITLE = re.compile(
     # Says About Per-Diem Rates". ("Why ..." titles announce reasons, i.e. a claim: they stay.)
     r"|^(?:what|how|where|when)\s+(?:[\w'’-]+\s+){1,3}(?:saw|learned|heard|found|told|did|knew|taught|"
     r"discovered|noticed|wrote|asked)\b"
-    r"|^an?\s+[\w-]+(?:'s|’s)\s"  # "A Dairyman's Two Cents on ...", "A Farmer's View"
+    r"|^an?\s+(?=[^:]*$)[\w-]+(?:'s|’s)\s"  # "A Dairyman's Two Cents on ...", "A Farmer's View"
     r"|^what\s+.+\s+(?:says?|said|teaches|tells\s+us|means)\s+about\b"
     # A title that introduces its author rather than a claim: "A Dairy Farmer Weighs In on ...",
     # "A Police Chief's Two Minds on ...".
