@@ -107,6 +107,7 @@ _BARE_TITLE = re.compile(
     # Says About Per-Diem Rates". ("Why ..." titles announce reasons, i.e. a claim: they stay.)
     r"|^(?:what|how|where|when)\s+(?:[\w'’-]+\s+){1,3}(?:saw|learned|heard|found|told|did|knew|taught|"
     r"discovered|noticed|wrote|asked)\b"
+    r"|^an?\s+(?:[\w-]+\s+){0,2}(?:look|guide|primer|review|walk-through|tour)\s+(?:at|of|through)\b"
     r"|^an?\s+(?=[^:]*$)[\w-]+(?:'s|’s)\s"  # "A Dairyman's Two Cents on ...", "A Farmer's View"
     r"|^what\s+.+\s+(?:says?|said|teaches|tells\s+us|means)\s+about\b"
     # A title that introduces its author rather than a claim: "A Dairy Farmer Weighs In on ...",
@@ -134,7 +135,7 @@ _PUBLICATION = re.compile(
     r"\b(?:times|tribune|dispatch|news|journal|herald|gazette|courier|chronicle|register|press|media|daily|"
     r"weekly|monitor|observer|examiner|inquirer|bulletin|ledger|sentinel|standard|reporter|institute|center|"
     r"centre|foundation|council|blog|magazine|digest|wire|review|quarterly|online|network)\.?$"
-    r"|^(?:the\s+)?(?:institute|center|centre|foundation|council|office|project)\s+(?:for|of|on)\b",
+    r"|^(?:the\s+)?(?:[\w'’-]+\s+){0,3}(?:institute|center|centre|foundation|council|office|project)\s+(?:for|of|on)\b",
     re.IGNORECASE,
 )
 # A piece of a masthead line that names the kind of publication: "a blog from Avondale".
@@ -237,7 +238,9 @@ _NOTICE = re.compile(
     r"|^this (?:commentary|post|article|essay|piece|op-ed|column|editorial) (?:is|was) (?:part|one) of"
     r"|contributors control their own work|flag this entry as abusive|send us an email"
     r"|the views expressed (?:here|in this)|do not necessarily (?:reflect|represent) the views"
-    r"|all rights reserved|this material may not be published|^©|^copyright\b",
+    r"|all rights reserved|this material may not be published|^©|^copyright\b"
+    r"|letters? (?:may|will|are) be edited|^send (?:yours|your letters?|letters)\b"
+    r"|[\w.+-]+@[\w-]+\.[a-z]{2,}",  # a contact line: an e-mail address
     re.IGNORECASE,
 )
 _OPEN_QUOTES = {"“": "”"}

@@ -209,6 +209,10 @@ def test_empty_and_whitespace_text_give_no_units():
         "Download the full report (PDF, 2.3 MB)",
         "What My Deputies Learned on Route 9",
         "A Rancher's Two Cents on the Detainer Fight",
+        "A line-by-line look at the county's jail contract",
+        "Letters may be edited for length and clarity.",
+        "Send yours to letters@valleyledger.example.com.",
+        "The Cascade Institute for Public Budgets",
     ],
 )
 def test_more_page_furniture_is_dropped(line):
