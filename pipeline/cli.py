@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal width
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -38,7 +39,7 @@ InputsArg = Annotated[
 ]
 IdFieldOpt = Annotated[
     str | None,
-    typer.Option(help="Id column of .jsonl/.csv inputs [default: doc_id, else id]."),
+    typer.Option(help="Id column of .jsonl/.csv inputs.", show_default="doc_id, else id"),
 ]
 TextFieldOpt = Annotated[str, typer.Option(help="Text column of .jsonl/.csv inputs.")]
 
@@ -231,7 +232,7 @@ def train(
 
     Reads the gold unit files in data.train, holds out data.dev_fraction of their articles as dev
     (for epochs and per-label thresholds), and writes a self-describing model directory to
-    output_dir (default models/<name>). If data.eval is set, the model is scored on it. The run is
+    output_dir (default models/NAME). If data.eval is set, the model is scored on it. The run is
     tracked in MLflow (experiment tracking.experiment), the model logged and registered, and the
     `champion` alias moved only if the new version beats it on tracking.champion_metric.
     """
@@ -300,7 +301,7 @@ def _resolve_model(model: str) -> Path:
 def evaluate(
     model: Annotated[str, typer.Option(help="Model directory, or an MLflow model URI such as models:/NAME@champion.")],
     gold: Annotated[Path, typer.Option(help="Gold units to score against (JSONL, codebook format).")],
-    out: Annotated[Path | None, typer.Option(help="Folder for metrics JSON, predictions and plots [default: <model>/eval-<gold name>].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for metrics JSON, predictions and plots.", show_default="<model>/eval-<gold name>")] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment of the evaluation run.")] = "argmine",
     track: Annotated[bool, typer.Option(help="Record the evaluation as an MLflow run.")] = True,
     backend: Annotated[str, typer.Option(help="torch, onnx or onnx-int8.")] = "torch",
@@ -333,8 +334,8 @@ def evaluate(
 def cv(
     config: ConfigOpt,
     overrides: SetOpt = None,
-    folds: Annotated[int | None, typer.Option(help="Number of folds [default: one per evaluation article].")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for the results [default: <output_dir>-cv].")] = None,
+    folds: Annotated[int | None, typer.Option(help="Number of folds.", show_default="one per evaluation article")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the results.", show_default="<output_dir>-cv")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Cross-validate by article over the evaluation set (data.eval), training corpus always in training.
@@ -426,7 +427,7 @@ def export_onnx(
     """Export a transformer model to ONNX (fp32 and dynamic int8) for `label --backend onnx[-int8]`.
 
     Checks both against torch on --gold units (largest probability difference, share of identical
-    label sets); int8 is kept only if >= 99% of label sets agree. Writes <model>/onnx/.
+    label sets); int8 is kept only if >= 99% of label sets agree. Writes MODEL/onnx/.
     """
     from .data import load_units
     from .onnx_export import check_agreement, export
