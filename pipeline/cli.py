@@ -136,6 +136,48 @@ def evaluate_segments(
             )
 
 
+@app.command()
+@user_errors
+def agreement(
+    a: Annotated[Path, typer.Argument(help="First annotator's units (JSONL, codebook format).")],
+    b: Annotated[Path, typer.Argument(help="Second annotator's labels for the same units.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON.")] = None,
+    disagreements_out: Annotated[
+        Path | None,
+        typer.Option("--disagreements", help="Write the units whose label sets differ (JSONL) for adjudication."),
+    ] = None,
+) -> None:
+    """Inter-annotator agreement of two labellings of the same units.
+
+    Units are matched by unit_id and must have the same spans. Prints, per label, both annotators'
+    positives, observed agreement and Cohen's kappa, then the macro kappa and the share of units
+    with identical label sets.
+    """
+    from .agreement import agreement as compute, disagreements, pair_units
+    from .schema import atomic_write, read_units
+
+    pairs = pair_units(read_units(a), read_units(b), names=(str(a), str(b)))
+    result = compute(pairs)
+    table = Table(title=f"agreement on {result.n_units} units")
+    for col in ("label", "positives A", "positives B", "observed", "kappa"):
+        table.add_column(col, justify="left" if col == "label" else "right")
+    for label, m in result.per_label.items():
+        table.add_row(label, str(m["positives_a"]), str(m["positives_b"]), f"{m['observed']:.3f}", f"{m['kappa']:.3f}")
+    console.print(table)
+    console.print(f"macro kappa {result.macro_kappa:.3f}; identical label sets {result.exact:.3f}")
+    if json_out:
+        with atomic_write(json_out) as f:
+            json.dump({"n_units": result.n_units, "exact": result.exact, "macro_kappa": result.macro_kappa,
+                       "per_label": result.per_label}, f, indent=2)
+    if disagreements_out:
+        rows = disagreements(pairs)
+        with atomic_write(disagreements_out) as f:
+            for u, v in rows:
+                f.write(json.dumps({"unit_id": u.unit_id, "text": u.text, "labels_a": u.labels,
+                                    "labels_b": v.labels}, ensure_ascii=False) + "\n")
+        console.print(f"{len(rows)} disagreements -> {disagreements_out}")
+
+
 
 def _setup_logging(verbose: bool = False) -> None:
     import logging
