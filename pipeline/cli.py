@@ -273,7 +273,8 @@ def train(
     """Train a unit classifier (fine-tuned transformer, or the tf-idf baseline) from a config.
 
     Reads the gold unit files in data.train, holds out data.dev_fraction of their articles as dev
-    (for epochs and per-label thresholds), and writes a self-describing model directory to
+    (for epochs and per-label thresholds; with data.dev_from: eval, the data.eval articles are the
+    dev set instead), and writes a self-describing model directory to
     output_dir (default models/NAME). If data.eval is set, the model is scored on it. The run is
     tracked in MLflow (experiment tracking.experiment), the model logged and registered, and the
     `champion` alias moved only if the new version beats it on tracking.champion_metric.
@@ -287,12 +288,18 @@ def train(
 
     cfg = load_config(config, _parse_overrides(overrides))
     units = load_units(cfg.data.train)
-    tr, dev = split_by_article(units, cfg.data.dev_fraction, cfg.train.seed)
     data_digest = digest(cfg.data.train)
     eval_units = load_units([cfg.data.eval]) if cfg.data.eval else []
     overlap = {u.doc_id for u in eval_units} & {u.doc_id for u in units}
     if overlap:
         fail(f"{config}: data.eval shares articles with data.train: {sorted(overlap)[:5]}")
+    if cfg.data.dev_from == "eval":
+        # The eval articles calibrate the model (dev), so they cannot also score it.
+        tr, dev, eval_units = units, eval_units, []
+        console.print(f"data.dev_from is eval: {cfg.data.eval} is the dev set, not scored; "
+                      "held-out figures come from `argmine cv`")
+    else:
+        tr, dev = split_by_article(units, cfg.data.dev_fraction, cfg.train.seed)
     console.print(f"[bold]{cfg.name}[/]: {len(tr)} training units ({len({u.doc_id for u in tr})} articles), "
                   f"{len(dev)} dev units ({len({u.doc_id for u in dev})} articles), {cfg.model.kind} "
                   f"{cfg.model.encoder if cfg.model.kind == 'transformer' else ''}")
@@ -302,7 +309,8 @@ def train(
                       root=project_root(config)) as tracker:
         tracker.log_params(cfg.flat())
         tracker.log_dataset(cfg.data.train, tr, "train", "training")
-        tracker.log_dataset(cfg.data.train, dev, "dev", "validation")
+        dev_source = [cfg.data.eval] if cfg.data.dev_from == "eval" else cfg.data.train
+        tracker.log_dataset(dev_source, dev, "dev", "validation")
         if eval_units:
             tracker.log_dataset([cfg.data.eval], eval_units, "eval", "evaluation")
         result = train_model(cfg, tr, dev, tracker=tracker, data_digest=data_digest, resume=resume)
@@ -383,7 +391,8 @@ def cv(
     """Cross-validate by article over the evaluation set (data.eval), training corpus always in training.
 
     Each fold trains on data.train plus the other evaluation articles (dev held out by article
-    from that side) and scores the held-out articles. Prints pooled out-of-fold metrics and the
+    from that side; with data.dev_from: eval, the other evaluation articles are the dev set) and
+    scores the held-out articles. Prints pooled out-of-fold metrics and the
     mean ± spread over folds; writes cv_metrics.json and out-of-fold predictions; one MLflow parent
     run with a nested run per fold.
     """

@@ -39,6 +39,18 @@ class DataConfig(_Section):
     # Share of training articles (never units) held out as dev, for epochs and thresholds.
     dev_fraction: float = Field(0.15, gt=0.0, lt=0.5)
     eval: Path | None = Field(None, description="gold units scored after training; never trained on")
+    # Where the dev articles (epoch choice, per-label thresholds) come from. "train": a random
+    # dev_fraction of the training articles. "eval": the evaluation articles on the training side,
+    # that is the real annotated text rather than the training corpus: in cross-validation the
+    # folds' other evaluation articles, in `train` the whole eval file (which then calibrates the
+    # model instead of scoring it; its held-out figures come from cross-validation).
+    dev_from: Literal["train", "eval"] = "train"
+
+    @model_validator(mode="after")
+    def _dev_needs_eval(self) -> DataConfig:
+        if self.dev_from == "eval" and self.eval is None:
+            raise ValueError("dev_from: eval needs an eval file")
+        return self
 
 
 class TrainConfig(_Section):

@@ -2,8 +2,9 @@
 
 For each fold, the held-out articles of the evaluation set are the test side; everything else
 (the training corpus plus the other evaluation articles) is the training side, from which whole
-articles are held out as dev for epoch selection and thresholds. Nothing about a fold's test
-articles is seen before it is scored.
+articles are held out as dev for epoch selection and thresholds: a random share of them, or with
+``data.dev_from: eval`` the fold's other evaluation articles (real text). Nothing about a fold's
+test articles is seen before it is scored.
 
 Two summaries are reported: the metrics of all out-of-fold predictions pooled (each scored by its
 own fold's model and thresholds), and the mean and spread of each metric over folds (a label with
@@ -63,6 +64,19 @@ def summarise(folds: Sequence[dict[str, float]]) -> tuple[dict[str, float], dict
     return mean, std
 
 
+def fold_split(
+    cfg: Config, train_units: Sequence[Unit], eval_units: Sequence[Unit], held: Sequence[str]
+) -> tuple[list[Unit], list[Unit], list[Unit]]:
+    """Training, dev and test units of the fold that holds out the evaluation articles ``held``."""
+    held_set = set(held)
+    test = [u for u in eval_units if u.doc_id in held_set]
+    side_eval = [u for u in eval_units if u.doc_id not in held_set]
+    if cfg.data.dev_from == "eval":
+        return list(train_units), side_eval, test
+    tr, dev = split_by_article([*train_units, *side_eval], cfg.data.dev_fraction, cfg.train.seed)
+    return tr, dev, test
+
+
 def cross_validate(
     cfg: Config,
     eval_units: Sequence[Unit],
@@ -80,10 +94,7 @@ def cross_validate(
     pooled_units: list[Unit] = []
     pooled_probs, pooled_thresholds = [], []
     for i, held in enumerate(folds):
-        held_set = set(held)
-        test = [u for u in eval_units if u.doc_id in held_set]
-        side = [*train_units, *(u for u in eval_units if u.doc_id not in held_set)]
-        tr, dev = split_by_article(side, cfg.data.dev_fraction, cfg.train.seed)
+        tr, dev, test = fold_split(cfg, train_units, eval_units, held)
         fold_cfg = cfg.model_copy(deep=True)
         fold_cfg.output_dir = Path(work_dir) / f"fold-{i}"
         with tracker.child(f"fold-{i}") as t:

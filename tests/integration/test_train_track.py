@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,6 +130,21 @@ def test_baseline_trains_and_evaluates_through_the_same_commands(tmp_path, gold_
     assert json.loads((out / "argmine.json").read_text())["kind"] == "tfidf"
     invoke("evaluate", "--model", out, "--gold", gold_split["eval"], "--out", tmp_path / "ev", "--no-track")
     assert (tmp_path / "ev" / "eval_metrics.json").is_file()
+
+
+def test_dev_from_eval_calibrates_on_the_eval_articles_instead_of_scoring_them(tmp_path, gold_split, mlflow_store):
+    from mlflow import MlflowClient
+
+    out = tmp_path / "tfidf"
+    result = invoke("train", "-c", ROOT / "configs/baseline.yaml", "--set", f"data.train=[{gold_split['train']}]",
+                    "--set", f"data.eval={gold_split['eval']}", "--set", f"output_dir={out}",
+                    "--set", "data.dev_from=eval", "--set", "tracking.registered_model=argmine-smoke-tfidf")
+    assert "not scored" in result.output and "held-out evaluation" not in result.output
+    client = MlflowClient(mlflow_store)
+    run = client.search_runs([client.get_experiment_by_name("argmine").experiment_id])[0]
+    eval_units = len(Path(gold_split["eval"]).read_text().splitlines())
+    assert run.data.metrics["dev_n_units"] == eval_units  # the whole eval file is the dev set
+    assert not any(k.startswith("eval_") for k in run.data.metrics)
 
 
 def test_cross_validation_is_one_parent_run_with_a_nested_run_per_fold(tmp_path, tiny_encoder, gold_split,
