@@ -90,3 +90,21 @@ def test_data_card_counts_match_the_files(synthetic):
     for key, value in expected.items():
         m = re.search(rf"^\| {re.escape(key)} \| (\d+)", card, flags=re.M)
         assert m and int(m.group(1)) == value, key
+
+
+def test_gold_labels_are_the_agreed_or_adjudicated_ones(synthetic):
+    """units.jsonl = the writers' labels where the blind second pass agrees, the adjudication where not."""
+    import json
+
+    ann = SYN / "annotation"
+    first = {u.unit_id: u for u in read_units(ann / "first_pass.jsonl")}
+    second = {u.unit_id: u for u in read_units(ann / "second_pass.jsonl")}
+    decided = {row["unit_id"]: sorted(row["labels"])
+               for row in map(json.loads, (ann / "adjudication.jsonl").read_text().splitlines())}
+    assert set(first) == set(second) == {u.unit_id for u in synthetic}
+    disagreements = {uid for uid in first if first[uid].labels != second[uid].labels}
+    assert set(decided) == disagreements  # every disagreement decided, nothing else touched
+    for u in synthetic:
+        assert (first[u.unit_id].start, first[u.unit_id].end) == (u.start, u.end)
+        expected = decided[u.unit_id] if u.unit_id in disagreements else first[u.unit_id].labels
+        assert u.labels == expected, u.unit_id
