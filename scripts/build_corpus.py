@@ -52,7 +52,7 @@ def adjudicated(first: list[Unit]) -> list[Unit] | None:
     second = {u.unit_id: u for u in read_units(second_path)}
     decided = {}
     if adjudication_path.exists():
-        for i, line in enumerate(adjudication_path.read_text(encoding="utf-8").splitlines(), 1):
+        for line in adjudication_path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 decided[row["unit_id"]] = sorted(set(row["labels"]))
