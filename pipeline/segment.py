@@ -246,12 +246,21 @@ _NOTICE = re.compile(
 _OPEN_QUOTES = {"“": "”"}
 
 
+# Single quotes double as apostrophes ("don't", "workers' rights", "the '90s"), so only a quote
+# mark at the start of a word opens a quotation, and only one after a word and before a space,
+# punctuation or the end closes it; a mark between two letters is an apostrophe.
+_SINGLE_OPEN = re.compile(r"(?:^|(?<=[\s(\[“\"—–-]))['‘](?=[^\W\d])(?!(?:em|til|cause|n)['’]?\b)", re.IGNORECASE)
+_SINGLE_CLOSE = re.compile(r"(?<=[\w.,!?;:…])['’](?=\s|$|[.,!?;:)\]”\"—–-])")
+
+
 def _unbalanced(s: str) -> bool:
     """True when ``s`` leaves a quotation or a bracket open."""
     if s.count("“") > s.count("”"):
         return True
     # Straight double quotes pair up; an odd count leaves one open.
     if s.count('"') % 2 == 1:
+        return True
+    if len(_SINGLE_OPEN.findall(s)) > len(_SINGLE_CLOSE.findall(s)):
         return True
     return s.count("(") > s.count(")") or s.count("[") > s.count("]")
 

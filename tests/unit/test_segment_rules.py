@@ -66,11 +66,19 @@ def test_abbreviation_at_a_real_sentence_end_still_splits(splitter):
     [
         "The sheriff told reporters, “We hold people for ICE. That is the law. I did not write it.” ",
         'The chief put it bluntly: "Nobody calls us anymore. They are afraid. Can you blame them?" ',
+        "A deputy's rule of thumb was 'A bad list is worse than none. With none, you check.' ",
+        "She called the program ‘a net with no floor. It catches everyone.’ ",
     ],
 )
 def test_quotations_with_several_sentences_stay_in_their_sentence(splitter, quote):
     text = quote + "Nobody on the council answered."
     assert units(text, splitter) == [quote.strip(), "Nobody on the council answered."]
+
+
+def test_apostrophes_do_not_open_a_quotation(splitter):
+    text = "The officers' union objected. Don't ask why. It was the '90s, after all. Rock 'n' roll won."
+    assert units(text, splitter) == ["The officers' union objected.", "Don't ask why.", "It was the '90s, after all.",
+                                     "Rock 'n' roll won."]
 
 
 def test_bracketed_sentence_stays_with_the_sentence_before(splitter):
