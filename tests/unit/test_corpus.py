@@ -47,7 +47,7 @@ def test_every_raw_article_has_gold_units_and_a_plausible_length(synthetic):
     assert len(docs) >= 80
     for doc in docs:
         words = sum(len(u.text.split()) for u in synthetic if u.doc_id == doc)
-        assert 150 <= words <= 700, (doc, words)
+        assert 150 <= words <= 800, (doc, words)
 
 
 def test_no_unit_text_is_shared_with_the_seed_articles(synthetic):
@@ -82,7 +82,7 @@ def test_near_duplicate_detector_finds_a_near_copy():
 
 
 def test_data_card_counts_match_the_files(synthetic):
-    card = (SYN / "README.md").read_text()
+    card = (SYN / "README.md").read_text().split("## Counts", 1)[1]
     counts = Counter(label for u in synthetic for label in u.labels)
     expected = {label: counts[label] for label in LABELS}
     expected |= {"units": len(synthetic), "articles": len({u.doc_id for u in synthetic}),
