@@ -243,7 +243,6 @@ _NOTICE = re.compile(
     r"|[\w.+-]+@[\w-]+\.[a-z]{2,}",  # a contact line: an e-mail address
     re.IGNORECASE,
 )
-_OPEN_QUOTES = {"“": "”"}
 
 
 # Single quotes double as apostrophes ("don't", "workers' rights", "the '90s"), so only a quote

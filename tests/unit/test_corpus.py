@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections import Counter
@@ -94,8 +95,6 @@ def test_data_card_counts_match_the_files(synthetic):
 
 def test_gold_labels_are_the_agreed_or_adjudicated_ones(synthetic):
     """units.jsonl = the writers' labels where the blind second pass agrees, the adjudication where not."""
-    import json
-
     ann = SYN / "annotation"
     first = {u.unit_id: u for u in read_units(ann / "first_pass.jsonl")}
     second = {u.unit_id: u for u in read_units(ann / "second_pass.jsonl")}
