@@ -4,6 +4,8 @@ A model directory is self-describing: ``argmine.json`` names its kind (``transfo
 ``tfidf``), the labels in head order, the per-label thresholds, the resolved config and the digest
 of the data it was trained on. A transformer directory also holds the Hugging Face config (with
 ``id2label``), safetensors weights and the tokenizer; a tf-idf directory holds ``model.joblib``.
+A transformer blended with a tf-idf model (``tfidf_blend`` > 0 in the manifest) also holds that
+model as ``tfidf-blend.joblib``; its probabilities are mixed in with that weight.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .schema import LABELS, atomic_write
 
 MANIFEST = "argmine.json"
 PACKAGED_ENCODER = "all-MiniLM-L6-v2"
+TFIDF_BLEND_FILE = "tfidf-blend.joblib"
 
 
 def resolve_encoder(name: str) -> str:
@@ -53,6 +56,7 @@ class Manifest:
     data_digest: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     dev_metrics: dict[str, float] = field(default_factory=dict)
+    tfidf_blend: float = 0.0  # weight of the tf-idf model mixed into a transformer's probabilities
 
     def threshold_list(self) -> list[float]:
         return [self.thresholds[label] for label in self.labels]

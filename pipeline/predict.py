@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .modeling import Manifest
+from .modeling import TFIDF_BLEND_FILE, Manifest
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -95,6 +95,14 @@ class Labeller:
 
             self.device = "cpu"
             self._ort = onnx_session(self.model_dir, quantized=backend == "onnx-int8")
+        self._blend = None
+        if self.manifest.tfidf_blend > 0:
+            import joblib
+
+            path = self.model_dir / TFIDF_BLEND_FILE
+            if not path.is_file():
+                raise ModelError(f"{self.model_dir}: the manifest blends in a tf-idf model, but {path.name} is missing")
+            self._blend = joblib.load(path)
 
     def _init_torch(self, device: str, precision: str) -> None:
         import torch
@@ -172,6 +180,13 @@ class Labeller:
             return np.zeros((0, len(self.manifest.labels)), dtype=np.float32)
         if self.manifest.kind == "tfidf":
             return np.asarray(self._sk.predict_proba(list(texts)), dtype=np.float32)
+        probs = self._transformer_proba(texts, contexts)
+        if self._blend is not None:
+            w = self.manifest.tfidf_blend
+            probs = (1.0 - w) * probs + w * np.asarray(self._blend.predict_proba(list(texts)), dtype=np.float32)
+        return probs
+
+    def _transformer_proba(self, texts: Sequence[str], contexts: Sequence[str] | None) -> np.ndarray:
         if self.uses_context and contexts is None:
             contexts = [""] * len(texts)
         items = list(zip(texts, contexts)) if self.uses_context else list(texts)

@@ -28,7 +28,7 @@ from .config import Config
 from .data import label_matrix, to_dataset
 from .errors import ConfigError
 from .metrics import best_thresholds, multilabel_metrics
-from .modeling import Manifest, resolve_encoder
+from .modeling import TFIDF_BLEND_FILE, Manifest, resolve_encoder
 from .schema import LABELS, Unit
 from .tracker import Tracker
 
@@ -95,6 +95,12 @@ def train_model(
                 cfg, train_units, dev_units, staging, tracker, data_digest, resume, callbacks
             )
         y_dev = label_matrix(dev_units)
+        blend, blend_scores = 0.0, {}
+        if cfg.model.kind == "transformer" and cfg.model.tfidf_blend != 0.0:
+            probs, blend, blend_scores = _blend_tfidf(cfg, train_units, dev_units, probs, y_dev, staging)
+            tracker.log_metrics({"tfidf_blend": blend} | {f"dev_macro_f1_blend_{w}": v for w, v in blend_scores.items()})
+            log.info("tf-idf blend weight %.2f (dev macro-F1 by weight: %s)", blend,
+                     ", ".join(f"{w}: {v:.4f}" for w, v in blend_scores.items()))
         thresholds = best_thresholds(y_dev, probs)
         manifest = Manifest(
             kind=cfg.model.kind,
@@ -105,6 +111,7 @@ def train_model(
             data_digest=data_digest,
             config=cfg.model_dump(mode="json"),
             dev_metrics=multilabel_metrics(y_dev, probs, thresholds),
+            tfidf_blend=blend,
         )
         manifest.save(staging)
         _install(staging, out_dir)
@@ -117,7 +124,7 @@ def train_model(
 # -- tf-idf baseline -------------------------------------------------------------------------------
 
 
-def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path):
+def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path, filename: str = "model.joblib"):
     import joblib
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -137,9 +144,31 @@ def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path):
         ]
     )
     pipe.fit([u.text for u in train_units], y.astype(int))
-    joblib.dump(pipe, out / "model.joblib")
+    joblib.dump(pipe, out / filename)
     probs = np.asarray(pipe.predict_proba([u.text for u in dev_units]), dtype=np.float32)
     return probs, []
+
+
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75)
+
+
+def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: np.ndarray, out: Path):
+    """Fit the tf-idf model beside the transformer and mix their dev probabilities.
+
+    Returns the mixed dev probabilities, the weight and, under "auto", the dev macro-F1 (at
+    dev-tuned thresholds) of each weight in ``BLEND_GRID``; ties go to the smaller weight.
+    """
+    tfidf_probs, _ = _fit_tfidf(cfg, train_units, dev_units, out, TFIDF_BLEND_FILE)
+    grid = BLEND_GRID if cfg.model.tfidf_blend == "auto" else (float(cfg.model.tfidf_blend),)
+    scores = {}
+    for w in grid:
+        mixed = (1.0 - w) * probs + w * tfidf_probs
+        scores[w] = multilabel_metrics(y_dev, mixed, best_thresholds(y_dev, mixed))["macro_f1"]
+    weight = max(grid, key=lambda w: (round(scores[w], 6), -w))
+    if weight == 0.0:
+        (out / TFIDF_BLEND_FILE).unlink()
+        return probs, 0.0, scores
+    return ((1.0 - weight) * probs + weight * tfidf_probs).astype(np.float32), weight, scores
 
 
 # -- transformer -----------------------------------------------------------------------------------

@@ -210,3 +210,43 @@ def test_a_model_trained_with_context_scores_units_with_their_previous_unit(tmp_
     np.testing.assert_allclose(with_context, result.dev_probs, atol=1e-4)  # same inputs as in training
     alone = labeller.predict_proba([u.text for u in dev])
     assert not np.allclose(with_context[1:], alone[1:])
+
+
+def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_path, tiny_encoder, gold_split):
+    import joblib
+
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.modeling import TFIDF_BLEND_FILE
+    from pipeline.predict import Labeller
+    from pipeline.train import train_model
+
+    units = load_units([gold_split["train"]])
+    tr, dev = split_by_article(units, 0.34, 0)
+    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "model.tfidf_blend": 0.5,
+                                                    "output_dir": str(tmp_path / "blend")})
+    result = train_model(cfg, tr, dev)
+    assert result.manifest.tfidf_blend == 0.5
+    labeller = Labeller(result.model_dir, precision="fp32")
+    mixed = labeller.score_units(dev)
+    np.testing.assert_allclose(mixed, result.dev_probs, atol=1e-4)  # thresholds were chosen on these
+    tfidf = joblib.load(result.model_dir / TFIDF_BLEND_FILE).predict_proba([u.text for u in dev])
+    np.testing.assert_allclose(mixed, 0.5 * labeller._transformer_proba([u.text for u in dev], None) + 0.5 * tfidf,
+                               atol=1e-5)
+
+    cfg.model.tfidf_blend = "auto"
+    cfg.output_dir = tmp_path / "auto"
+    auto = train_model(cfg, tr, dev)
+    assert auto.manifest.tfidf_blend in (0.0, 0.25, 0.5, 0.75)
+    assert (auto.model_dir / TFIDF_BLEND_FILE).is_file() == (auto.manifest.tfidf_blend > 0)
+
+
+@pytest.mark.parametrize("setting", ["model.tfidf_blend=1.0", "model.kind=tfidf"])
+def test_a_blend_weight_out_of_range_or_on_a_tfidf_model_is_an_error(tmp_path, setting):
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+
+    key, value = setting.split("=")
+    overrides = {"model.tfidf_blend": 0.5} | {key: float(value) if key.endswith("blend") else value}
+    with pytest.raises(ConfigError, match="tfidf_blend"):
+        load_config(ROOT / "configs/smoke.yaml", overrides)
