@@ -131,10 +131,10 @@ def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path, filename: str = "
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import Pipeline
 
-    y = label_matrix(train_units)
-    if (y.sum(axis=0) == 0).any():
-        missing = [label for label, n in zip(LABELS, y.sum(axis=0)) if n == 0]
+    missing = _labels_without_positives(train_units)
+    if missing:
         raise ConfigError(f"the training split has no positives for {missing}")
+    y = label_matrix(train_units)
     pipe = Pipeline(
         [
             ("tfidf", TfidfVectorizer(ngram_range=(1, cfg.train.ngram_max), sublinear_tf=True, min_df=2,
@@ -149,6 +149,11 @@ def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path, filename: str = "
     return probs, []
 
 
+def _labels_without_positives(units) -> list[str]:
+    counts = label_matrix(units).sum(axis=0)
+    return [label for label, n in zip(LABELS, counts) if n == 0]
+
+
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75)
 
 
@@ -158,6 +163,10 @@ def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: 
     Returns the mixed dev probabilities, the weight and, under "auto", the dev macro-F1 (at
     dev-tuned thresholds) of each weight in ``BLEND_GRID``; ties go to the smaller weight.
     """
+    missing = _labels_without_positives(train_units)
+    if missing:
+        log.warning("no tf-idf blend: the training split has no positives for %s", missing)
+        return probs, 0.0, {}
     tfidf_probs, _ = _fit_tfidf(cfg, train_units, dev_units, out, TFIDF_BLEND_FILE)
     grid = BLEND_GRID if cfg.model.tfidf_blend == "auto" else (float(cfg.model.tfidf_blend),)
     scores = {}

@@ -241,6 +241,25 @@ def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_pa
     assert (auto.model_dir / TFIDF_BLEND_FILE).is_file() == (auto.manifest.tfidf_blend > 0)
 
 
+def test_a_blend_is_skipped_with_a_warning_when_a_label_has_no_training_positives(tmp_path, tiny_encoder,
+                                                                                  gold_split, caplog):
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.modeling import TFIDF_BLEND_FILE
+    from pipeline.train import train_model
+
+    units = load_units([gold_split["train"]])
+    tr, dev = split_by_article(units, 0.34, 0)
+    tr = [u for u in tr if "fiscal" not in u.labels]
+    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "model.tfidf_blend": 0.5,
+                                                    "output_dir": str(tmp_path / "m")})
+    with caplog.at_level("WARNING", logger="pipeline.train"):
+        result = train_model(cfg, tr, dev)
+    assert result.manifest.tfidf_blend == 0.0
+    assert not (result.model_dir / TFIDF_BLEND_FILE).exists()
+    assert "no positives for ['fiscal']" in caplog.text
+
+
 @pytest.mark.parametrize("setting", ["model.tfidf_blend=1.0", "model.kind=tfidf"])
 def test_a_blend_weight_out_of_range_or_on_a_tfidf_model_is_an_error(tmp_path, setting):
     from pipeline.config import load_config
