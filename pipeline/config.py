@@ -60,6 +60,10 @@ class DataConfig(_Section):
     # folds' other evaluation articles, in `train` the whole eval file (which then calibrates the
     # model instead of scoring it; its held-out figures come from cross-validation).
     dev_from: Literal["train", "eval"] = "train"
+    # Cross-validation only: how many times each training-side evaluation article (real annotated
+    # text, among many more training-corpus articles) appears in a fold's training split, to weigh
+    # the in-domain text more. Copies are made after the dev split, so dev never sees a copy.
+    eval_repeat: int = Field(1, ge=1, le=20)
 
     @model_validator(mode="after")
     def _dev_needs_eval(self) -> DataConfig:

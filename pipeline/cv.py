@@ -3,8 +3,9 @@
 For each fold, the held-out articles of the evaluation set are the test side; everything else
 (the training corpus plus the other evaluation articles) is the training side, from which whole
 articles are held out as dev for epoch selection and thresholds: a random share of them, or with
-``data.dev_from: eval`` the fold's other evaluation articles (real text). Nothing about a fold's
-test articles is seen before it is scored.
+``data.dev_from: eval`` the fold's other evaluation articles (real text). ``data.eval_repeat``
+repeats the real articles that train, to weigh in-domain text more. Nothing about a fold's test
+articles is seen before it is scored.
 
 Two summaries are reported: the metrics of all out-of-fold predictions pooled (each scored by its
 own fold's model and thresholds), and the mean and spread of each metric over folds (a label with
@@ -74,7 +75,14 @@ def fold_split(
     if cfg.data.dev_from == "eval":
         return list(train_units), side_eval, test
     tr, dev = split_by_article([*train_units, *side_eval], cfg.data.dev_fraction, cfg.train.seed)
-    return tr, dev, test
+    real = {u.doc_id for u in side_eval}
+    copies = [
+        u.model_copy(update={"doc_id": f"{u.doc_id}#copy{n}"})
+        for n in range(1, cfg.data.eval_repeat)
+        for u in tr
+        if u.doc_id in real
+    ]
+    return tr + copies, dev, test
 
 
 def cross_validate(

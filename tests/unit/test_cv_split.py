@@ -37,6 +37,22 @@ def test_fold_never_splits_an_article_and_keeps_test_articles_out(tmp_path, dev_
         assert docs[1] and docs[1] <= {u.doc_id for u in train + ev} - {"seed-1"}
 
 
+def test_eval_repeat_copies_only_the_real_articles_on_the_training_side(tmp_path):
+    train, ev = _units("syn", 20), _units("seed", 6)
+    cfg = _config(tmp_path, "train")
+    once, dev, test = fold_split(cfg, train, ev, ["seed-1"])
+    cfg.data.eval_repeat = 3
+    tr, dev3, test3 = fold_split(cfg, train, ev, ["seed-1"])
+    assert (dev3, test3) == (dev, test)  # copies are made after the dev split
+    real = [u for u in once if u.doc_id.startswith("seed-")]
+    assert real, "the split left no real article on the training side"
+    assert len(tr) == len(once) + 2 * len(real)
+    copied = {u.doc_id.split("#")[0] for u in tr if "#copy" in u.doc_id}
+    assert copied == {u.doc_id for u in real}
+    dev_test = {u.doc_id for u in dev + test}
+    assert not copied & dev_test
+
+
 def test_dev_from_eval_without_an_eval_file_is_an_error(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("name: t\ndata:\n  train: [train.jsonl]\n  dev_from: eval\n")
