@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -121,8 +123,39 @@ class MlflowTracker(Tracker):
         import mlflow
 
         parent = mlflow.get_run(self.run_id)
-        with mlflow.start_run(run_name=name, nested=True, experiment_id=parent.info.experiment_id) as run:
+        with _run(run_name=name, nested=True, experiment_id=parent.info.experiment_id) as run:
             yield MlflowTracker(run.info.run_id)
+
+
+@contextlib.contextmanager
+def _run(**kwargs) -> Iterator[Any]:
+    """``mlflow.start_run`` that ends as KILLED, not FAILED, when the user interrupts it."""
+    import mlflow
+
+    with mlflow.start_run(**kwargs) as run:
+        try:
+            yield run
+        except KeyboardInterrupt:
+            mlflow.end_run(status="KILLED")
+            raise
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM (``kill``, a job scheduler, ``docker stop``) into KeyboardInterrupt while a
+    run is open, so that the run is ended as KILLED instead of being left RUNNING forever."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -142,7 +175,7 @@ def open_tracker(
     mlflow.set_experiment(experiment_id=exp_id)
     commit = git_commit()
     all_tags = {"command": command, "mlflow.source.git.commit": commit, "git_commit": commit, **(tags or {})}
-    with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as run:
+    with _sigterm_interrupts(), _run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as run:
         log.info("MLflow run %s in experiment %r at %s", run.info.run_id, cfg.experiment, uri)
         yield MlflowTracker(run.info.run_id)
 

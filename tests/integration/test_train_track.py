@@ -269,3 +269,23 @@ def test_a_blend_weight_out_of_range_or_on_a_tfidf_model_is_an_error(tmp_path, s
     overrides = {"model.tfidf_blend": 0.5} | {key: float(value) if key.endswith("blend") else value}
     with pytest.raises(ConfigError, match="tfidf_blend"):
         load_config(ROOT / "configs/smoke.yaml", overrides)
+
+
+def test_a_terminated_command_ends_its_runs_as_killed_not_running(tmp_path, mlflow_store):
+    import os
+    import signal
+
+    from mlflow import MlflowClient
+
+    from pipeline.config import TrackingConfig
+    from pipeline.tracking import open_tracker
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with open_tracker(TrackingConfig(experiment="argmine-kill"), run_name="cv", command="cv",
+                          root=tmp_path) as tracker, tracker.child("fold-0"):
+            os.kill(os.getpid(), signal.SIGTERM)  # what `kill` or a scheduler sends
+    client = MlflowClient(mlflow_store)
+    runs = client.search_runs([client.get_experiment_by_name("argmine-kill").experiment_id])
+    assert sorted((r.info.run_name, r.info.status) for r in runs) == [("cv", "KILLED"), ("fold-0", "KILLED")]
+    assert signal.getsignal(signal.SIGTERM) == before
