@@ -69,6 +69,9 @@ class DataConfig(_Section):
     def _dev_needs_eval(self) -> DataConfig:
         if self.dev_from == "eval" and self.eval is None:
             raise ValueError("dev_from: eval needs an eval file")
+        if self.dev_from == "eval" and self.eval_repeat > 1:
+            raise ValueError("eval_repeat repeats the evaluation articles that train, and with "
+                             "dev_from: eval none do (they are the dev set): leave eval_repeat at 1")
         return self
 
 

@@ -57,3 +57,12 @@ def test_yaml_errors_are_one_line(tmp_path):
     path = write(tmp_path, "name: [x\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_eval_repeat_with_dev_from_eval_is_an_error(tmp_path):
+    # With dev_from: eval the evaluation articles are the dev set, so there is nothing to repeat.
+    path = write(tmp_path, "name: x\ndata:\n  train: [data.jsonl]\n  eval: data.jsonl\n  dev_from: eval\n"
+                           "  eval_repeat: 3\n")
+    with pytest.raises(ConfigError, match="eval_repeat"):
+        load_config(path)
+    assert load_config(path, {"data.eval_repeat": 1}).data.eval_repeat == 1

@@ -144,3 +144,17 @@ def test_evaluate_segments_bad_gold_line_is_one_line_error(tmp_path):
     assert result.exit_code == 1
     assert "g.jsonl:1:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_interrupted_command_says_so_and_exits_130(tmp_path, monkeypatch):
+    import pipeline.segment
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.segment, "segment_inputs", interrupted)
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    result = run("segment", tmp_path / "a.txt", "--out", tmp_path / "units.jsonl")
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and "Aborted" not in result.output
+    assert not (tmp_path / "units.jsonl").exists()
