@@ -66,3 +66,12 @@ def test_eval_repeat_with_dev_from_eval_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="eval_repeat"):
         load_config(path)
     assert load_config(path, {"data.eval_repeat": 1}).data.eval_repeat == 1
+
+
+def test_the_release_config_is_the_default_recipe_on_all_the_annotated_data(root):
+    # Its quality estimate is the default config's cross-validation, so the recipes must not drift.
+    default, release = load_config(root / "configs/default.yaml"), load_config(root / "configs/release.yaml")
+    assert release.model == default.model and release.train == default.train
+    assert release.data.dev_fraction == default.data.dev_fraction
+    assert set(release.data.train) == {*default.data.train, default.data.eval}
+    assert release.data.eval is None
