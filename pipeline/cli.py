@@ -216,22 +216,24 @@ def _parse_overrides(pairs: list[str] | None) -> dict:
 
 
 def _metrics_table(title: str, metrics: dict, spread: dict | None = None) -> Table:
-    from .evaluate import metrics_table
+    from .schema import LABELS
 
     table = Table(title=title, title_justify="left")
-    for col in ("label", "precision", "recall", "F1", "support"):
+    for col in ("label", "precision", "recall", "F1", "support", "AP"):
         table.add_column(col, justify="left" if col == "label" else "right")
 
     def cell(key: str) -> str:
-        v = metrics[key]
+        v = metrics.get(key)
+        if v is None:  # e.g. a model directory evaluated before average precision was reported
+            return "-"
         return f"{v:.3f}" + (f" ± {spread[key]:.3f}" if spread and key in spread else "")
 
-    for label, *_ in metrics_table(metrics):
+    for label in LABELS:
         table.add_row(label, cell(f"{label}_precision"), cell(f"{label}_recall"), cell(f"{label}_f1"),
-                      str(int(metrics[f"{label}_support"])))
+                      str(int(metrics[f"{label}_support"])), cell(f"{label}_ap"))
     table.add_section()
-    table.add_row("macro", cell("macro_precision"), cell("macro_recall"), cell("macro_f1"), "")
-    table.add_row("micro", cell("micro_precision"), cell("micro_recall"), cell("micro_f1"), "")
+    table.add_row("macro", cell("macro_precision"), cell("macro_recall"), cell("macro_f1"), "", cell("macro_ap"))
+    table.add_row("micro", cell("micro_precision"), cell("micro_recall"), cell("micro_f1"), "", "")
     table.caption = (f"exact match {metrics['exact_match']:.3f} · calibration error (ECE) {metrics['ece']:.3f}"
                      f" · {int(metrics['n_units'])} units")
     return table

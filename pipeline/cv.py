@@ -43,7 +43,9 @@ def _supported_macro(m: dict[str, float]) -> dict[str, float]:
     one-article fold has no defined F1, and counting it as 0 would understate every fold."""
     present = [lab for lab in LABELS if m[f"{lab}_support"] > 0]
     out = dict(m)
-    for kind in ("precision", "recall", "f1"):
+    for kind in ("precision", "recall", "f1", "ap"):
+        if f"macro_{kind}" not in m:
+            continue
         out[f"macro_{kind}"] = float(np.mean([m[f"{lab}_{kind}"] for lab in present])) if present else float("nan")
     return out
 

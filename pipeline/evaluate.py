@@ -46,12 +46,3 @@ def evaluate_model(
     labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend)
     probs = labeller.score_units(gold)
     return score(gold, probs, labeller.thresholds)
-
-
-def metrics_table(metrics: dict[str, float]) -> list[tuple[str, float, float, float, int]]:
-    """Rows of (label, precision, recall, F1, support) for printing."""
-    return [
-        (label, metrics[f"{label}_precision"], metrics[f"{label}_recall"], metrics[f"{label}_f1"],
-         int(metrics[f"{label}_support"]))
-        for label in LABELS
-    ]

@@ -1,4 +1,4 @@
-"""Multi-label metrics on arrays: per label, macro, micro, exact match, calibration; thresholds.
+"""Multi-label metrics on arrays: per label, macro, micro, exact match, calibration, ranking; thresholds.
 
 Inputs are ``y_true`` (n x L, 0/1) and ``probs`` (n x L, probabilities). Pure numpy, so the same
 functions score the transformer, the baseline and the cross-validation folds.
@@ -33,6 +33,24 @@ def expected_calibration_error(y_true: np.ndarray, probs: np.ndarray, bins: int 
     return float(ece)
 
 
+def average_precision(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the precision-recall curve as a step sum (scikit-learn's definition): the
+    precision at each distinct score, weighted by the recall it adds. Threshold-free, so it tells
+    a model that ranks a label's units badly from one whose threshold is off. 0 with no positives.
+    """
+    y, s = np.asarray(y_true, dtype=int).ravel(), np.asarray(scores, dtype=float).ravel()
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return 0.0
+    order = np.argsort(-s, kind="mergesort")
+    y, s = y[order], s[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the last unit of each run of tied scores
+    tp = np.cumsum(y)[last]
+    precision = tp / (last + 1)
+    recall_gain = np.diff(np.r_[0, tp]) / n_pos
+    return float((precision * recall_gain).sum())
+
+
 def multilabel_metrics(
     y_true: np.ndarray, probs: np.ndarray, thresholds: np.ndarray | list[float] | float = 0.5,
     labels: tuple[str, ...] = LABELS,
@@ -50,7 +68,7 @@ def multilabel_metrics(
         fn = float(((pred[:, j] == 0) & (y[:, j] == 1)).sum())
         prec, rec, f1 = _prf(tp, fp, fn)
         out |= {f"{label}_precision": prec, f"{label}_recall": rec, f"{label}_f1": f1,
-                f"{label}_support": float(y[:, j].sum())}
+                f"{label}_ap": average_precision(y[:, j], p[:, j]), f"{label}_support": float(y[:, j].sum())}
         f1s.append(f1)
         precisions.append(prec)
         recalls.append(rec)
@@ -61,6 +79,7 @@ def multilabel_metrics(
     out["macro_precision"] = float(np.mean(precisions))
     out["macro_recall"] = float(np.mean(recalls))
     out["macro_f1"] = float(np.mean(f1s))
+    out["macro_ap"] = float(np.mean([out[f"{label}_ap"] for label in labels]))
     out["exact_match"] = float((pred == y).all(axis=1).mean()) if len(y) else 0.0
     out["ece"] = expected_calibration_error(y, p)
     out["n_units"] = float(len(y))

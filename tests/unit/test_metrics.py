@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pipeline.data import article_folds, split_by_article
-from pipeline.metrics import best_thresholds, expected_calibration_error, multilabel_metrics
+from pipeline.metrics import average_precision, best_thresholds, expected_calibration_error, multilabel_metrics
 from pipeline.schema import Unit
 from pipeline.train import pos_weights
 
@@ -22,6 +22,24 @@ def test_per_label_and_aggregate_metrics_on_hand_made_arrays():
     # micro: tp=2 (pro row0, civ row2), fp=1 (fiscal row2), fn=2 (pro row1, fed row0)
     assert m["micro_precision"] == pytest.approx(2 / 3) and m["micro_recall"] == pytest.approx(0.5)
     assert m["exact_match"] == pytest.approx(0.25)  # only the all-empty row is exactly right
+    # average precision ranks, whatever the threshold: federalism's one unit is ranked first (AP 1)
+    # though its F1 at 0.5 is 0; fiscal has no gold units (AP 0, as F1)
+    assert [m[f"{lab}_ap"] for lab in ("pro-enforcement", "civil-liberties", "fiscal", "federalism")] == [1, 1, 0, 1]
+    assert m["macro_ap"] == pytest.approx(0.75)
+
+
+def test_average_precision_by_hand_with_ties_and_against_scikit_learn():
+    from sklearn.metrics import average_precision_score
+
+    # ranks 1 and 3 are positives: 1/2 * 1 + 1/2 * 2/3
+    assert average_precision([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]) == pytest.approx(5 / 6)
+    assert average_precision([1, 0], [0.5, 0.5]) == pytest.approx(0.5)  # a tie is one threshold
+    assert average_precision([0, 0], [0.5, 0.4]) == 0.0
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        y, s = rng.integers(0, 2, 40), np.round(rng.random(40), 1)  # rounded: many ties
+        y[0] = 1
+        assert average_precision(y, s) == pytest.approx(average_precision_score(y, s))
 
 
 def test_per_row_thresholds_decide_each_unit():
