@@ -219,8 +219,9 @@ def _metrics_table(title: str, metrics: dict, spread: dict | None = None) -> Tab
     from .schema import LABELS
 
     table = Table(title=title, title_justify="left")
-    for col in ("label", "precision", "recall", "F1", "support", "AP"):
-        table.add_column(col, justify="left" if col == "label" else "right")
+    table.add_column("label", no_wrap=True)  # on a narrow console the numbers wrap, not the labels
+    for col in ("precision", "recall", "F1", "support", "AP"):
+        table.add_column(col, justify="right")
 
     def cell(key: str) -> str:
         v = metrics.get(key)
