@@ -394,6 +394,7 @@ def cv(
     overrides: SetOpt = None,
     folds: Annotated[int | None, typer.Option(help="Number of folds.", show_default="one per evaluation article")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the results.", show_default="<output_dir>-cv")] = None,
+    keep_models: Annotated[bool, typer.Option(help="Keep each fold's model directory in <out>/folds/fold-N (deleted by default).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Cross-validate by article over the evaluation set (data.eval), training corpus always in training.
@@ -422,7 +423,7 @@ def cv(
                       root=project_root(config)) as tracker:
         tracker.log_params(cfg.flat() | {"cv.folds": folds or "per-article"})
         result = cross_validate(cfg, eval_units, train_units, k=folds, work_dir=out / "folds",
-                                tracker=tracker, data_digest=data_digest)
+                                tracker=tracker, data_digest=data_digest, keep_models=keep_models)
         _log_evaluation(tracker, result.pooled, out, "cv_pooled")
         tracker.log_metrics({f"cv_mean_{k}": v for k, v in result.mean.items()})
         tracker.log_metrics({f"cv_std_{k}": v for k, v in result.std.items()})

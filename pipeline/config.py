@@ -35,15 +35,16 @@ class ModelConfig(_Section):
     # Average the transformer's probabilities with a tf-idf + logistic-regression model trained on
     # the same units: p = (1 - w) * transformer + w * tfidf. The two fail differently (one reads
     # meaning, the other words), and the mix is steadier on text unlike the training corpus.
-    # "auto" picks w from BLEND_GRID by dev macro-F1 (w = 0 keeps the transformer alone); a number
-    # fixes it. Transformer models only.
-    tfidf_blend: float | Literal["auto"] = Field(0.0, description="weight of the tf-idf model in the mix")
+    # "auto" picks one w from BLEND_GRID by dev macro-F1 (w = 0 keeps the transformer alone);
+    # "per-label" picks a w for each label from PER_LABEL_GRID by that label's dev F1 (1: the
+    # tf-idf model alone for that label); a number fixes w. Transformer models only.
+    tfidf_blend: float | Literal["auto", "per-label"] = Field(0.0, description="weight of the tf-idf model in the mix")
 
     @model_validator(mode="after")
     def _blend_range(self) -> ModelConfig:
         w = self.tfidf_blend
-        if w != "auto" and not 0.0 <= w < 1.0:
-            raise ValueError("tfidf_blend must be 'auto' or a weight in [0, 1)")
+        if not isinstance(w, str) and not 0.0 <= w < 1.0:
+            raise ValueError("tfidf_blend must be 'auto', 'per-label' or a weight in [0, 1)")
         if w != 0.0 and self.kind == "tfidf":
             raise ValueError("tfidf_blend applies to transformer models only")
         return self

@@ -4,8 +4,9 @@ A model directory is self-describing: ``argmine.json`` names its kind (``transfo
 ``tfidf``), the labels in head order, the per-label thresholds, the resolved config and the digest
 of the data it was trained on. A transformer directory also holds the Hugging Face config (with
 ``id2label``), safetensors weights and the tokenizer; a tf-idf directory holds ``model.joblib``.
-A transformer blended with a tf-idf model (``tfidf_blend`` > 0 in the manifest) also holds that
-model as ``tfidf-blend.joblib``; its probabilities are mixed in with that weight.
+A transformer blended with a tf-idf model (``tfidf_blend`` > 0 in the manifest: one weight, or
+one per label) also holds that model as ``tfidf-blend.joblib``; its probabilities are mixed in
+with that weight.
 """
 
 from __future__ import annotations
@@ -56,10 +57,18 @@ class Manifest:
     data_digest: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     dev_metrics: dict[str, float] = field(default_factory=dict)
-    tfidf_blend: float = 0.0  # weight of the tf-idf model mixed into a transformer's probabilities
+    # weight of the tf-idf model mixed into a transformer's probabilities: one for every label, or
+    # a weight per label
+    tfidf_blend: float | dict[str, float] = 0.0
 
     def threshold_list(self) -> list[float]:
         return [self.thresholds[label] for label in self.labels]
+
+    def blend_weights(self) -> list[float]:
+        """The tf-idf weight of each label, in ``labels`` order."""
+        if isinstance(self.tfidf_blend, dict):
+            return [float(self.tfidf_blend[label]) for label in self.labels]
+        return [float(self.tfidf_blend)] * len(self.labels)
 
     def save(self, model_dir: Path) -> None:
         with atomic_write(Path(model_dir) / MANIFEST) as f:
@@ -79,6 +88,8 @@ class Manifest:
             raise ModelError(f"{path}: unreadable model manifest ({err})") from None
         if manifest.labels != list(LABELS):
             raise ModelError(f"{path}: labels {manifest.labels} do not match the codebook's {list(LABELS)}")
+        if isinstance(manifest.tfidf_blend, dict) and set(manifest.tfidf_blend) != set(LABELS):
+            raise ModelError(f"{path}: tfidf_blend names labels {sorted(manifest.tfidf_blend)}, not the codebook's")
         return manifest
 
 

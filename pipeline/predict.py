@@ -96,7 +96,8 @@ class Labeller:
             self.device = "cpu"
             self._ort = onnx_session(self.model_dir, quantized=backend == "onnx-int8")
         self._blend = None
-        if self.manifest.tfidf_blend > 0:
+        self._blend_weights = np.asarray(self.manifest.blend_weights(), dtype=np.float32)
+        if self._blend_weights.any():
             import joblib
 
             path = self.model_dir / TFIDF_BLEND_FILE
@@ -182,7 +183,7 @@ class Labeller:
             return np.asarray(self._sk.predict_proba(list(texts)), dtype=np.float32)
         probs = self._transformer_proba(texts, contexts)
         if self._blend is not None:
-            w = self.manifest.tfidf_blend
+            w = self._blend_weights
             probs = (1.0 - w) * probs + w * np.asarray(self._blend.predict_proba(list(texts)), dtype=np.float32)
         return probs
 

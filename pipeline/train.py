@@ -95,12 +95,9 @@ def train_model(
                 cfg, train_units, dev_units, staging, tracker, data_digest, resume, callbacks
             )
         y_dev = label_matrix(dev_units)
-        blend, blend_scores = 0.0, {}
+        blend: float | dict[str, float] = 0.0
         if cfg.model.kind == "transformer" and cfg.model.tfidf_blend != 0.0:
-            probs, blend, blend_scores = _blend_tfidf(cfg, train_units, dev_units, probs, y_dev, staging)
-            tracker.log_metrics({"tfidf_blend": blend} | {f"dev_macro_f1_blend_{w}": v for w, v in blend_scores.items()})
-            log.info("tf-idf blend weight %.2f (dev macro-F1 by weight: %s)", blend,
-                     ", ".join(f"{w}: {v:.4f}" for w, v in blend_scores.items()))
+            probs, blend = _blend_tfidf(cfg, train_units, dev_units, probs, y_dev, staging, tracker)
         thresholds = best_thresholds(y_dev, probs)
         manifest = Manifest(
             kind=cfg.model.kind,
@@ -155,29 +152,63 @@ def _labels_without_positives(units) -> list[str]:
 
 
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75)
+PER_LABEL_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: np.ndarray, out: Path):
+def mix(probs: np.ndarray, tfidf_probs: np.ndarray, weight: float | dict[str, float]) -> np.ndarray:
+    """``(1 - w) * transformer + w * tfidf``, with one weight or a weight per label."""
+    w = np.asarray([weight[label] for label in LABELS] if isinstance(weight, dict) else weight, dtype=np.float32)
+    return ((1.0 - w) * probs + w * tfidf_probs).astype(np.float32)
+
+
+def choose_blend(
+    setting: float | str, y_dev: np.ndarray, probs: np.ndarray, tfidf_probs: np.ndarray
+) -> tuple[float | dict[str, float], dict[str, float]]:
+    """The tf-idf weight for a ``model.tfidf_blend`` setting, chosen on dev, and the dev score of
+    each candidate (F1 at dev-tuned thresholds; ties go to the smaller weight).
+
+    ``auto``: one weight from ``BLEND_GRID`` by dev macro-F1, scores keyed ``macro_f1_blend_{w}``.
+    ``per-label``: for each label, the weight from ``PER_LABEL_GRID`` with the best dev F1 for that
+    label, scores keyed ``{label}_f1_blend_{w}``. A number is used as it is.
+    """
+    if not isinstance(setting, str):
+        return float(setting), {}
+    grid = BLEND_GRID if setting == "auto" else PER_LABEL_GRID
+    metrics = {}
+    for w in grid:
+        mixed = mix(probs, tfidf_probs, w)
+        metrics[w] = multilabel_metrics(y_dev, mixed, best_thresholds(y_dev, mixed))
+    if setting == "auto":
+        scores = {f"macro_f1_blend_{w}": m["macro_f1"] for w, m in metrics.items()}
+        return max(grid, key=lambda w: (round(metrics[w]["macro_f1"], 6), -w)), scores
+    scores = {f"{label}_f1_blend_{w}": m[f"{label}_f1"] for w, m in metrics.items() for label in LABELS}
+    weights = {label: max(grid, key=lambda w: (round(metrics[w][f"{label}_f1"], 6), -w)) for label in LABELS}
+    return weights, scores
+
+
+def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: np.ndarray, out: Path,
+                 tracker: Tracker):
     """Fit the tf-idf model beside the transformer and mix their dev probabilities.
 
-    Returns the mixed dev probabilities, the weight and, under "auto", the dev macro-F1 (at
-    dev-tuned thresholds) of each weight in ``BLEND_GRID``; ties go to the smaller weight.
+    Returns the mixed dev probabilities and the weight (0 when the tf-idf model is left out).
     """
     missing = _labels_without_positives(train_units)
     if missing:
         log.warning("no tf-idf blend: the training split has no positives for %s", missing)
-        return probs, 0.0, {}
+        return probs, 0.0
     tfidf_probs, _ = _fit_tfidf(cfg, train_units, dev_units, out, TFIDF_BLEND_FILE)
-    grid = BLEND_GRID if cfg.model.tfidf_blend == "auto" else (float(cfg.model.tfidf_blend),)
-    scores = {}
-    for w in grid:
-        mixed = (1.0 - w) * probs + w * tfidf_probs
-        scores[w] = multilabel_metrics(y_dev, mixed, best_thresholds(y_dev, mixed))["macro_f1"]
-    weight = max(grid, key=lambda w: (round(scores[w], 6), -w))
-    if weight == 0.0:
+    weight, scores = choose_blend(cfg.model.tfidf_blend, y_dev, probs, tfidf_probs)
+    per_label = weight if isinstance(weight, dict) else dict.fromkeys(LABELS, weight)
+    single = {} if isinstance(weight, dict) else {"tfidf_blend": weight}
+    tracker.log_metrics(single | {f"tfidf_blend_{label}": w for label, w in per_label.items()}
+                        | {f"dev_{key}": v for key, v in scores.items()})
+    log.info("tf-idf blend weight %s%s", weight if isinstance(weight, float) else
+             ", ".join(f"{label} {w:.2f}" for label, w in weight.items()),
+             f" (dev scores: {', '.join(f'{k} {v:.4f}' for k, v in scores.items())})" if scores else "")
+    if not any(per_label.values()):
         (out / TFIDF_BLEND_FILE).unlink()
-        return probs, 0.0, scores
-    return ((1.0 - weight) * probs + weight * tfidf_probs).astype(np.float32), weight, scores
+        return probs, 0.0
+    return mix(probs, tfidf_probs, weight), weight
 
 
 # -- transformer -----------------------------------------------------------------------------------

@@ -169,6 +169,27 @@ def test_cross_validation_is_one_parent_run_with_a_nested_run_per_fold(tmp_path,
     assert "test_macro_f1" in children[0].data.metrics
 
 
+def test_kept_fold_models_rescore_to_the_cv_result_under_each_blend_setting(tmp_path, tiny_encoder, gold_split,
+                                                                            mlflow_store):
+    import subprocess
+    import sys
+
+    invoke("cv", *smoke_args(tiny_encoder, gold_split, tmp_path / "m", "model.tfidf_blend=auto"), "--folds", "2",
+           "--keep-models", "--out", tmp_path / "cv")
+    assert sorted(p.name for p in (tmp_path / "cv" / "folds").iterdir()) == ["fold-0", "fold-1"]
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/blend_study.py"), "--cv", str(tmp_path / "cv"),
+                           "--settings", "auto", "per-label", "0", "--json", str(tmp_path / "study.json")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    study = json.loads((tmp_path / "study.json").read_text())
+    assert study["check_max_abs_diff"] < 1e-6  # rescoring 'auto' reproduces the run it came from
+    assert len(study["results"]["per-label"]["weights"]) == 2
+    assert all(set(w) == {"pro-enforcement", "civil-liberties", "fiscal", "federalism"}
+               for w in study["results"]["per-label"]["weights"])
+    assert study["results"]["0"]["weights"] == [0.0, 0.0]
+    assert "per-label" in proc.stdout
+
+
 def test_training_is_deterministic_for_a_seed(tmp_path, tiny_encoder, gold_split):
     from pipeline.config import load_config
     from pipeline.data import load_units, split_by_article
@@ -219,6 +240,7 @@ def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_pa
     from pipeline.data import load_units, split_by_article
     from pipeline.modeling import TFIDF_BLEND_FILE
     from pipeline.predict import Labeller
+    from pipeline.schema import LABELS
     from pipeline.train import train_model
 
     units = load_units([gold_split["train"]])
@@ -239,6 +261,19 @@ def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_pa
     auto = train_model(cfg, tr, dev)
     assert auto.manifest.tfidf_blend in (0.0, 0.25, 0.5, 0.75)
     assert (auto.model_dir / TFIDF_BLEND_FILE).is_file() == (auto.manifest.tfidf_blend > 0)
+
+    cfg.model.tfidf_blend = "per-label"
+    cfg.output_dir = tmp_path / "per-label"
+    per_label = train_model(cfg, tr, dev)
+    weights = per_label.manifest.tfidf_blend
+    assert set(weights) == set(LABELS) and set(weights.values()) <= {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert len(set(weights.values())) > 1  # this split's labels choose different weights
+    labeller = Labeller(per_label.model_dir, precision="fp32")
+    w = np.array([weights[label] for label in LABELS])
+    tfidf = joblib.load(per_label.model_dir / TFIDF_BLEND_FILE).predict_proba([u.text for u in dev])
+    expected = (1 - w) * labeller._transformer_proba([u.text for u in dev], None) + w * tfidf
+    np.testing.assert_allclose(labeller.score_units(dev), expected, atol=1e-5)
+    np.testing.assert_allclose(labeller.score_units(dev), per_label.dev_probs, atol=1e-4)
 
 
 def test_a_blend_is_skipped_with_a_warning_when_a_label_has_no_training_positives(tmp_path, tiny_encoder,

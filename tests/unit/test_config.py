@@ -75,3 +75,11 @@ def test_the_release_config_is_the_default_recipe_on_all_the_annotated_data(root
     assert release.data.dev_fraction == default.data.dev_fraction
     assert set(release.data.train) == {*default.data.train, default.data.eval}
     assert release.data.eval is None
+
+
+def test_the_blend_setting_is_a_weight_auto_or_per_label(tmp_path):
+    path = write(tmp_path, "name: x\nmodel:\n  tfidf_blend: per-label\ndata:\n  train: [data.jsonl]\n")
+    assert load_config(path).model.tfidf_blend == "per-label"
+    assert load_config(path, {"model.tfidf_blend": "auto"}).model.tfidf_blend == "auto"
+    with pytest.raises(ConfigError, match="model.tfidf_blend"):
+        load_config(path, {"model.tfidf_blend": "per-labels"})
