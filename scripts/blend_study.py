@@ -83,6 +83,9 @@ def main() -> None:
                     help="tfidf_blend settings to score (numbers, auto, per-label)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one "Loading weights" bar per fold model is noise here
 
     summary = json.loads((args.cv / "cv_metrics.json").read_text())
     model_dirs = [args.cv / "folds" / f"fold-{i}" for i in range(len(summary["fold_docs"]))]
