@@ -202,9 +202,14 @@ def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: 
     single = {} if isinstance(weight, dict) else {"tfidf_blend": weight}
     tracker.log_metrics(single | {f"tfidf_blend_{label}": w for label, w in per_label.items()}
                         | {f"dev_{key}": v for key, v in scores.items()})
-    log.info("tf-idf blend weight %s%s", weight if isinstance(weight, float) else
-             ", ".join(f"{label} {w:.2f}" for label, w in weight.items()),
-             f" (dev scores: {', '.join(f'{k} {v:.4f}' for k, v in scores.items())})" if scores else "")
+    if isinstance(weight, dict):  # every candidate's score is in MLflow; the log says what was chosen
+        log.info("tf-idf blend weight per label (dev F1 at it, and with the transformer alone): %s",
+                 ", ".join(f"{label} {w:g} ({scores[f'{label}_f1_blend_{w}']:.4f}, "
+                           f"{scores[f'{label}_f1_blend_0.0']:.4f})" for label, w in weight.items()))
+    else:
+        log.info("tf-idf blend weight %g%s", weight,
+                 f" (dev macro-F1 by weight: {', '.join(f'{k[15:]}: {v:.4f}' for k, v in scores.items())})"
+                 if scores else "")
     if not any(per_label.values()):
         (out / TFIDF_BLEND_FILE).unlink()
         return probs, 0.0
