@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import ModelError
 from .schema import LABELS, atomic_write
 
@@ -91,6 +93,13 @@ class Manifest:
         if isinstance(manifest.tfidf_blend, dict) and set(manifest.tfidf_blend) != set(LABELS):
             raise ModelError(f"{path}: tfidf_blend names labels {sorted(manifest.tfidf_blend)}, not the codebook's")
         return manifest
+
+
+def mix(probs: np.ndarray, tfidf_probs: np.ndarray, weight: float | dict[str, float]) -> np.ndarray:
+    """``(1 - w) * transformer + w * tfidf``, with one weight or a weight per label (columns in
+    ``LABELS`` order): how a blended model's probabilities are made, in training and labelling."""
+    w = np.asarray([weight[label] for label in LABELS] if isinstance(weight, dict) else weight, dtype=np.float32)
+    return ((1.0 - w) * probs + w * tfidf_probs).astype(np.float32)
 
 
 def build_tiny_encoder(path: Path, seed: int = 0, hidden: int = 32) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .modeling import TFIDF_BLEND_FILE, Manifest
+from .modeling import TFIDF_BLEND_FILE, Manifest, mix
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -96,8 +96,7 @@ class Labeller:
             self.device = "cpu"
             self._ort = onnx_session(self.model_dir, quantized=backend == "onnx-int8")
         self._blend = None
-        self._blend_weights = np.asarray(self.manifest.blend_weights(), dtype=np.float32)
-        if self._blend_weights.any():
+        if any(self.manifest.blend_weights()):
             import joblib
 
             path = self.model_dir / TFIDF_BLEND_FILE
@@ -183,8 +182,8 @@ class Labeller:
             return np.asarray(self._sk.predict_proba(list(texts)), dtype=np.float32)
         probs = self._transformer_proba(texts, contexts)
         if self._blend is not None:
-            w = self._blend_weights
-            probs = (1.0 - w) * probs + w * np.asarray(self._blend.predict_proba(list(texts)), dtype=np.float32)
+            probs = mix(probs, np.asarray(self._blend.predict_proba(list(texts)), dtype=np.float32),
+                        self.manifest.tfidf_blend)
         return probs
 
     def _transformer_proba(self, texts: Sequence[str], contexts: Sequence[str] | None) -> np.ndarray:

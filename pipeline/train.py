@@ -28,7 +28,7 @@ from .config import Config
 from .data import label_matrix, to_dataset
 from .errors import ConfigError
 from .metrics import best_thresholds, multilabel_metrics
-from .modeling import TFIDF_BLEND_FILE, Manifest, resolve_encoder
+from .modeling import TFIDF_BLEND_FILE, Manifest, mix, resolve_encoder
 from .schema import LABELS, Unit
 from .tracker import Tracker
 
@@ -155,12 +155,6 @@ BLEND_GRID = (0.0, 0.25, 0.5, 0.75)
 PER_LABEL_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def mix(probs: np.ndarray, tfidf_probs: np.ndarray, weight: float | dict[str, float]) -> np.ndarray:
-    """``(1 - w) * transformer + w * tfidf``, with one weight or a weight per label."""
-    w = np.asarray([weight[label] for label in LABELS] if isinstance(weight, dict) else weight, dtype=np.float32)
-    return ((1.0 - w) * probs + w * tfidf_probs).astype(np.float32)
-
-
 def choose_blend(
     setting: float | str, y_dev: np.ndarray, probs: np.ndarray, tfidf_probs: np.ndarray
 ) -> tuple[float | dict[str, float], dict[str, float]]:
@@ -206,10 +200,11 @@ def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: 
         log.info("tf-idf blend weight per label (dev F1 at it, and with the transformer alone): %s",
                  ", ".join(f"{label} {w:g} ({scores[f'{label}_f1_blend_{w}']:.4f}, "
                            f"{scores[f'{label}_f1_blend_0.0']:.4f})" for label, w in weight.items()))
+    elif scores:
+        log.info("tf-idf blend weight %g (dev macro-F1 by weight: %s)", weight,
+                 ", ".join(f"{w:g}: {scores[f'macro_f1_blend_{w}']:.4f}" for w in BLEND_GRID))
     else:
-        log.info("tf-idf blend weight %g%s", weight,
-                 f" (dev macro-F1 by weight: {', '.join(f'{k[15:]}: {v:.4f}' for k, v in scores.items())})"
-                 if scores else "")
+        log.info("tf-idf blend weight %g (fixed by the config)", weight)
     if not any(per_label.values()):
         (out / TFIDF_BLEND_FILE).unlink()
         return probs, 0.0

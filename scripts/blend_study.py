@@ -28,20 +28,21 @@ from pipeline.cv import fold_split, summarise
 from pipeline.data import label_matrix, load_units, previous_texts
 from pipeline.evaluate import score
 from pipeline.metrics import best_thresholds
-from pipeline.modeling import TFIDF_BLEND_FILE, Manifest
+from pipeline.modeling import TFIDF_BLEND_FILE, Manifest, mix
 from pipeline.predict import Labeller
 from pipeline.schema import LABELS
-from pipeline.train import _fit_tfidf, choose_blend, mix
+from pipeline.train import _fit_tfidf, choose_blend
 
 SHORT = {"pro-enforcement": "pro", "civil-liberties": "civ", "fiscal": "fis", "federalism": "fed"}
 
 
 def fold_probs(cfg, model_dir: Path, tr, dev, test) -> dict[str, np.ndarray]:
     """Transformer and tf-idf probabilities on the fold's dev and test units."""
+    # test as `cv` scored it (evaluate's default precision); dev as training scored it (fp32)
+    for_test = Labeller(model_dir, precision="auto")
+    for_dev = for_test if for_test.precision == "fp32" else Labeller(model_dir, precision="fp32")
     out = {}
-    for precision, part, units in (("fp32", "dev", dev), ("auto", "test", test)):
-        # dev as training scored it (fp32); test as `cv` scored it (evaluate's default precision)
-        labeller = Labeller(model_dir, precision=precision)
+    for labeller, part, units in ((for_dev, "dev", dev), (for_test, "test", test)):
         contexts = previous_texts(units) if labeller.uses_context else None
         out[f"{part}_transformer"] = labeller._transformer_proba([u.text for u in units], contexts)
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ModelError
-from pipeline.modeling import Manifest
+from pipeline.modeling import Manifest, mix
 from pipeline.schema import LABELS
-from pipeline.train import BLEND_GRID, PER_LABEL_GRID, choose_blend, mix
+from pipeline.train import BLEND_GRID, PER_LABEL_GRID, choose_blend
 
 # Four labels, eight dev units: the transformer ranks pro-enforcement perfectly and civil-liberties
 # backwards; the tf-idf model does the opposite; both are uninformative on fiscal and federalism.
