@@ -27,7 +27,7 @@ from pipeline.config import Config
 from pipeline.cv import fold_split, summarise
 from pipeline.data import label_matrix, load_units, previous_texts
 from pipeline.evaluate import score
-from pipeline.metrics import best_thresholds
+from pipeline.metrics import best_thresholds, multilabel_metrics
 from pipeline.modeling import TFIDF_BLEND_FILE, Manifest, mix
 from pipeline.predict import Labeller
 from pipeline.schema import LABELS
@@ -52,14 +52,43 @@ def fold_probs(cfg, model_dir: Path, tr, dev, test) -> dict[str, np.ndarray]:
     return out
 
 
-def rescore(setting, folds, parts):
+POOL_GRID = (0.0, 0.25, 0.5, 0.75)
+
+
+def pool_by_article(probs: np.ndarray, doc_ids: list[str], weights: dict[str, float]) -> np.ndarray:
+    """``(1 - a) p + a * mean of p over the unit's article``, with a weight ``a`` per label."""
+    docs, inverse = np.unique(np.asarray(doc_ids), return_inverse=True)
+    sums = np.zeros((len(docs), probs.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse, probs)
+    means = sums / np.bincount(inverse, minlength=len(docs))[:, None]
+    a = np.asarray([weights[label] for label in LABELS], dtype=np.float32)
+    return ((1.0 - a) * probs + a * means[inverse]).astype(np.float32)
+
+
+def choose_pool(y_dev: np.ndarray, probs: np.ndarray, doc_ids: list[str]) -> dict[str, float]:
+    """For each label, the pooling weight from ``POOL_GRID`` with the best dev F1 at its tuned
+    threshold (ties go to the smaller weight)."""
+    f1 = {}
+    for a in POOL_GRID:
+        pooled = pool_by_article(probs, doc_ids, dict.fromkeys(LABELS, a))
+        f1[a] = multilabel_metrics(y_dev, pooled, best_thresholds(y_dev, pooled))
+    return {label: max(POOL_GRID, key=lambda a: (round(f1[a][f"{label}_f1"], 6), -a)) for label in LABELS}
+
+
+def rescore(setting, folds, parts, article_pool=False):
     units, probs, thresholds, fold_metrics, weights = [], [], [], [], []
     for (tr, dev, test), p in zip(folds, parts):
         y_dev = label_matrix(dev)
         weight, _ = choose_blend(setting, y_dev, p["dev_transformer"], p["dev_tfidf"])
         dev_mix = mix(p["dev_transformer"], p["dev_tfidf"], weight)
-        thr = best_thresholds(y_dev, dev_mix)
         test_mix = mix(p["test_transformer"], p["test_tfidf"], weight)
+        if article_pool:
+            dev_docs, test_docs = [u.doc_id for u in dev], [u.doc_id for u in test]
+            pool = choose_pool(y_dev, dev_mix, dev_docs)
+            dev_mix = pool_by_article(dev_mix, dev_docs, pool)
+            test_mix = pool_by_article(test_mix, test_docs, pool)
+            weight = {"blend": weight, "pool": pool}
+        thr = best_thresholds(y_dev, dev_mix)
         ev = score(test, test_mix, thr)
         units += test
         probs.append(test_mix)
@@ -72,6 +101,8 @@ def rescore(setting, folds, parts):
 
 
 def show_weight(w) -> str:
+    if isinstance(w, dict) and "pool" in w:
+        return f"{show_weight(w['blend'])} pool {show_weight(w['pool'])}"
     if isinstance(w, dict):
         return "/".join(f"{w[label]:g}" for label in LABELS)
     return f"{w:g}"
@@ -82,6 +113,9 @@ def main() -> None:
     ap.add_argument("--cv", type=Path, required=True, help="the cv run's --out folder (run with --keep-models)")
     ap.add_argument("--settings", nargs="+", default=["0", "auto", "per-label", "0.5"],
                     help="tfidf_blend settings to score (numbers, auto, per-label)")
+    ap.add_argument("--article-pool", action="store_true",
+                    help="also score each setting with a label's score pooled over the article "
+                         "(a weight per label chosen on dev; docs/RESULTS.md)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     from transformers.utils import logging as hf_logging
@@ -111,12 +145,16 @@ def main() -> None:
     header = f"{'tfidf_blend':<12} {'pooled':>7} {'mean ± std':>14}  " + " ".join(
         f"{SHORT[label]:>5}" for label in LABELS) + f" {'AP':>6}  weights per fold (pro/civ/fis/fed)"
     print(header)
-    for raw in args.settings:
+    runs = [(raw, False) for raw in args.settings]
+    if args.article_pool:
+        runs += [(raw, True) for raw in args.settings]
+    for raw, article_pool in runs:
         setting = raw if raw in ("auto", "per-label") else float(raw)
-        pooled, mean, std, weights = rescore(setting, folds, parts)
-        results[raw] = {"pooled": pooled, "mean": mean, "std": std,
-                        "weights": [w if isinstance(w, dict) else float(w) for w in weights]}
-        print(f"{raw:<12} {pooled['macro_f1']:>7.3f} {mean['macro_f1']:>7.3f} ± {std['macro_f1']:.3f}  "
+        pooled, mean, std, weights = rescore(setting, folds, parts, article_pool)
+        name = f"{raw}+pool" if article_pool else raw
+        results[name] = {"pooled": pooled, "mean": mean, "std": std,
+                         "weights": [w if isinstance(w, dict) else float(w) for w in weights]}
+        print(f"{name:<12} {pooled['macro_f1']:>7.3f} {mean['macro_f1']:>7.3f} ± {std['macro_f1']:.3f}  "
               + " ".join(f"{pooled[f'{label}_f1']:>5.3f}" for label in LABELS)
               + f" {pooled['macro_ap']:>6.3f}  " + ", ".join(show_weight(w) for w in weights))
     if args.json:
