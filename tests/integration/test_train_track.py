@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import ROOT, smoke_args
 from pipeline.cli import app
+from pipeline.schema import LABELS
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -112,13 +113,7 @@ def test_evaluate_reports_every_metric_and_writes_json(trained, gold_split, tmp_
     assert {"macro_f1", "micro_f1", "exact_match", "ece"} <= set(metrics)
     assert "exact match" in result.output
     preds = [json.loads(line) for line in (tmp_path / "ev" / "eval_predictions.jsonl").read_text().splitlines()]
-    assert len(preds) == metrics["n_units"] and set(preds[0]["scores"]) == set(metrics_labels())
-
-
-def metrics_labels():
-    from pipeline.schema import LABELS
-
-    return LABELS
+    assert len(preds) == metrics["n_units"] and set(preds[0]["scores"]) == set(LABELS)
 
 
 def test_baseline_trains_and_evaluates_through_the_same_commands(tmp_path, gold_split, mlflow_store):
@@ -178,7 +173,8 @@ def test_kept_fold_models_rescore_to_the_cv_result_under_each_blend_setting(tmp_
            "--keep-models", "--out", tmp_path / "cv")
     assert sorted(p.name for p in (tmp_path / "cv" / "folds").iterdir()) == ["fold-0", "fold-1"]
     proc = subprocess.run([sys.executable, str(ROOT / "scripts/blend_study.py"), "--cv", str(tmp_path / "cv"),
-                           "--settings", "auto", "per-label", "0", "--json", str(tmp_path / "study.json")],
+                           "--settings", "auto", "per-label", "0", "--article-pool",
+                           "--json", str(tmp_path / "study.json")],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     study = json.loads((tmp_path / "study.json").read_text())
@@ -188,6 +184,9 @@ def test_kept_fold_models_rescore_to_the_cv_result_under_each_blend_setting(tmp_
                for w in study["results"]["per-label"]["weights"])
     assert study["results"]["0"]["weights"] == [0.0, 0.0]
     assert "per-label" in proc.stdout
+    pooled = study["results"]["per-label+pool"]  # the same blend, then a pooling weight per label from dev
+    assert [w["blend"] for w in pooled["weights"]] == study["results"]["per-label"]["weights"]
+    assert all(set(w["pool"]) == set(LABELS) for w in pooled["weights"])
 
 
 def test_training_is_deterministic_for_a_seed(tmp_path, tiny_encoder, gold_split):

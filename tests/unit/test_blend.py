@@ -54,3 +54,36 @@ def test_a_manifest_gives_a_weight_for_every_label_and_rejects_unknown_labels(tm
     (tmp_path / "argmine.json").write_text(json.dumps(data))
     with pytest.raises(ModelError, match="tfidf_blend names labels"):
         Manifest.load(tmp_path)
+
+
+def _blend_study():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "blend_study.py"
+    spec = importlib.util.spec_from_file_location("blend_study", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_article_pooling_mixes_each_unit_with_its_own_articles_mean():
+    study = _blend_study()
+    probs = np.array([[0.9, 0.2, 0, 0], [0.1, 0.4, 0, 0], [0.6, 1.0, 1, 1]], dtype=np.float32)
+    weights = {"pro-enforcement": 0.5, "civil-liberties": 0.0, "fiscal": 0.5, "federalism": 0.5}
+    pooled = study.pool_by_article(probs, ["a", "a", "b"], weights)
+    np.testing.assert_allclose(pooled[:, 0], [0.7, 0.3, 0.6])  # article a's mean is 0.5; b has one unit
+    np.testing.assert_allclose(pooled[:, 1], probs[:, 1])  # weight 0 leaves a label alone
+
+
+def test_article_pooling_is_chosen_per_label_where_the_article_carries_the_label():
+    study = _blend_study()
+    # pro-enforcement: unit scores are noise, but the article's mean tells positive articles apart;
+    # the other labels are ranked perfectly unit by unit, so pooling can only blur them.
+    docs = ["a", "a", "a", "b", "b", "b"]
+    y = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 1], [0, 1, 0, 0], [0, 0, 1, 1]])
+    probs = np.where(y == 1, 0.8, 0.2).astype(np.float32)
+    probs[:, 0] = [0.9, 0.3, 0.6, 0.7, 0.2, 0.4]
+    chosen = study.choose_pool(y, probs, docs)
+    assert chosen["pro-enforcement"] > 0
+    assert chosen["civil-liberties"] == chosen["fiscal"] == chosen["federalism"] == 0.0
