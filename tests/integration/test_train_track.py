@@ -239,7 +239,6 @@ def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_pa
     from pipeline.data import load_units, split_by_article
     from pipeline.modeling import TFIDF_BLEND_FILE
     from pipeline.predict import Labeller
-    from pipeline.schema import LABELS
     from pipeline.train import train_model
 
     units = load_units([gold_split["train"]])
