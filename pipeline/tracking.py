@@ -233,9 +233,11 @@ def log_model(
     version = str(info.registered_model_version)
     out["version"] = version
     new = metrics.get(cfg.champion_metric)
+    if new is not None:  # the value the version was judged on, kept with it for the next comparison
+        client.set_model_version_tag(cfg.registered_model, version, cfg.champion_metric, f"{new:.17g}")
     try:
         current = client.get_model_version_by_alias(cfg.registered_model, CHAMPION)
-        old = client.get_run(current.run_id).data.metrics.get(cfg.champion_metric)
+        old = _judged_value(client, current, cfg.champion_metric)
     except MlflowException:
         current, old = None, None
     if new is not None and (current is None or old is None or new > old):
@@ -249,6 +251,16 @@ def log_model(
                  current.version if current else "?", cfg.champion_metric, new, old or float("nan"))
     tracker.set_tags({"registered_version": version, "champion": str(out["champion"])})
     return out
+
+
+def _judged_value(client, version, metric: str) -> float | None:
+    """The champion's score on ``metric``: the tag set when it was registered or, for versions
+    registered without one, the run's final (step 0) value, not whatever step was logged last."""
+    if metric in version.tags:
+        return float(version.tags[metric])
+    history = client.get_metric_history(version.run_id, metric)
+    final = [m.value for m in history if m.step == 0]
+    return final[-1] if final else (history[-1].value if history else None)
 
 
 def local_model_dir(model: str, tracking: str | None = None) -> Path:

@@ -73,6 +73,11 @@ def test_mlflow_holds_the_run_with_params_metrics_artifacts_and_a_registered_mod
     assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"train", "dev", "eval"}
     version = client.get_model_version_by_alias("argmine-smoke", "champion")
     assert version.run_id == run.info.run_id
+    # the version keeps the score it was judged on, and that is the run's final value
+    assert float(version.tags["eval_macro_f1"]) == pytest.approx(run.data.metrics["eval_macro_f1"])
+    # per-epoch dev metrics have names of their own: the final dev_* values are not overwritten
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "dev_macro_f1")] == [0]
+    assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "dev_macro_f1_at_0.5")) == [1, 2, 3]
 
 
 def test_champion_moves_only_when_beaten(tmp_path, trained, tiny_encoder, gold_split, mlflow_store):

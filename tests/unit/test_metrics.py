@@ -99,3 +99,15 @@ def test_fold_summary_skips_labels_a_fold_has_no_gold_units_for():
     assert mean["fiscal_f1"] == 0.5  # the fold without fiscal units does not count as F1 = 0
     assert mean["macro_f1"] == pytest.approx(((0.8 + 0.6 + 1.0) / 3 + (0.6 + 0.4 + 0.5 + 1.0) / 4) / 2)
     assert std["federalism_f1"] == 0.0
+
+
+def test_the_champion_is_judged_on_its_tag_or_its_final_value_not_the_last_step():
+    from types import SimpleNamespace as NS
+
+    from pipeline.tracking import _judged_value
+
+    history = [NS(step=0, value=0.745), NS(step=6, value=0.707)]  # final value, then an epoch's
+    client = NS(get_metric_history=lambda run_id, metric: history)
+    assert _judged_value(client, NS(tags={"dev_macro_f1": "0.75"}, run_id="r"), "dev_macro_f1") == 0.75
+    assert _judged_value(client, NS(tags={}, run_id="r"), "dev_macro_f1") == 0.745
+    assert _judged_value(NS(get_metric_history=lambda r, m: []), NS(tags={}, run_id="r"), "x") is None
