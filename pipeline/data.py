@@ -27,11 +27,16 @@ def load_units(paths: Sequence[Path]) -> list[Unit]:
 
 
 def previous_texts(units: Sequence[Unit]) -> list[str]:
-    """For each unit, the text of the unit before it in the same article ("" for the first)."""
-    out, last_doc, last_text = [], None, ""
-    for u in units:
-        out.append(last_text if u.doc_id == last_doc else "")
-        last_doc, last_text = u.doc_id, u.text
+    """For each unit, the text of the unit before it in the same article ("" for the first), by
+    offset: a file whose units are not in reading order still gets each unit's real neighbour."""
+    out = [""] * len(units)
+    by_doc: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        by_doc.setdefault(u.doc_id, []).append(i)
+    for idx in by_doc.values():
+        idx.sort(key=lambda i: (units[i].start, units[i].end))
+        for before, i in zip(idx, idx[1:]):
+            out[i] = units[before].text
     return out
 
 

@@ -75,6 +75,11 @@ def _describe(err: ValidationError) -> str:
 
 def iter_units(path: Path, model: type[Unit] = Unit) -> Iterator[Unit]:
     """Yield validated units from a JSONL file; raise ``InputError`` naming ``file:line``."""
+    for _, unit in _numbered_units(path, model):
+        yield unit
+
+
+def _numbered_units(path: Path, model: type[Unit]) -> Iterator[tuple[int, Unit]]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -91,7 +96,7 @@ def iter_units(path: Path, model: type[Unit] = Unit) -> Iterator[Unit]:
                 if not isinstance(record, dict):
                     raise InputError(f"{path}:{lineno}: expected a JSON object")
                 try:
-                    yield model.model_validate(record)
+                    yield lineno, model.model_validate(record)
                 except ValidationError as err:
                     raise InputError(f"{path}:{lineno}: {_describe(err)}") from None
         except UnicodeDecodeError:
@@ -100,12 +105,12 @@ def iter_units(path: Path, model: type[Unit] = Unit) -> Iterator[Unit]:
 
 def read_units(path: Path, model: type[Unit] = Unit) -> list[Unit]:
     """Read a whole units file, checking that unit ids are unique."""
-    units = list(iter_units(path, model))
-    seen: set[str] = set()
-    for lineno, unit in enumerate(units, start=1):
-        if unit.unit_id in seen:
-            raise InputError(f"{path}: duplicate unit_id {unit.unit_id!r}")
-        seen.add(unit.unit_id)
+    units, first = [], {}
+    for lineno, unit in _numbered_units(path, model):
+        if unit.unit_id in first:
+            raise InputError(f"{path}:{lineno}: duplicate unit_id {unit.unit_id!r} (first on line {first[unit.unit_id]})")
+        first[unit.unit_id] = lineno
+        units.append(unit)
     return units
 
 

@@ -29,7 +29,7 @@ from .data import label_matrix, to_dataset
 from .errors import ConfigError
 from .metrics import best_thresholds, multilabel_metrics
 from .modeling import TFIDF_BLEND_FILE, Manifest, mix, resolve_encoder
-from .schema import LABELS, Unit
+from .schema import LABELS, Unit, atomic_write
 from .tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -214,29 +214,32 @@ def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: 
 # -- transformer -----------------------------------------------------------------------------------
 
 
-def _run_key(cfg: Config, data_digest: str) -> str:
-    """What a checkpoint must match to be resumed: the training-relevant config and the data."""
-    relevant = {k: v for k, v in cfg.model_dump(mode="json").items() if k in ("model", "train")}
-    return hashlib.sha256(json.dumps([relevant, data_digest], sort_keys=True).encode()).hexdigest()
+def _run_key(cfg: Config, data_digest: str, train_units, dev_units) -> str:
+    """What a checkpoint must match to be resumed: the training-relevant config, the data, and the
+    exact split (which units train and which are dev, with their labels), so a changed dev share,
+    dev source or evaluation file never resumes a model that trained on today's dev articles."""
+    relevant = {k: v for k, v in cfg.model_dump(mode="json").items() if k in ("model", "train", "data")}
+    split = [[(u.unit_id, u.text, u.labels) for u in part] for part in (train_units, dev_units)]
+    return hashlib.sha256(json.dumps([relevant, data_digest, split], sort_keys=True).encode()).hexdigest()
 
 
-def _checkpoint_dir(cfg: Config, data_digest: str, resume: bool) -> tuple[Path, str | None]:
+def _checkpoint_dir(cfg: Config, key: str, resume: bool) -> tuple[Path, str | None]:
     from transformers.trainer_utils import get_last_checkpoint
 
     ckpt_dir = Path(str(cfg.output_dir) + ".checkpoints")
     key_file = ckpt_dir / "run-key.txt"
-    key = _run_key(cfg, data_digest)
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last and not resume:
         shutil.rmtree(ckpt_dir)
         last = None
-    elif last and key_file.is_file() and key_file.read_text().strip() != key:
+    elif last and (not key_file.is_file() or key_file.read_text().strip() != key):
         raise ConfigError(
-            f"{ckpt_dir} holds checkpoints of a different config or data; "
+            f"{ckpt_dir} holds checkpoints of a different config, data or dev split (or of unknown origin); "
             "delete that folder or train with --no-resume"
         )
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(key)
+    with atomic_write(key_file) as f:
+        f.write(key)
     return ckpt_dir, last
 
 
@@ -340,7 +343,7 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
     device = tc.device
     use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
     bf16 = tc.bf16 == "on" or (tc.bf16 == "auto" and use_cuda and torch.cuda.is_bf16_supported())
-    ckpt_dir, last = _checkpoint_dir(cfg, data_digest, resume)
+    ckpt_dir, last = _checkpoint_dir(cfg, _run_key(cfg, data_digest, train_units, dev_units), resume)
     steps_per_epoch = -(-len(train_ds) // tc.batch_size)
     args = TrainingArguments(
         output_dir=str(ckpt_dir),

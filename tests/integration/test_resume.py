@@ -44,8 +44,12 @@ def test_interrupted_training_resumes_from_the_last_checkpoint(tmp_path, tiny_en
     # Other data: the checkpoint must not be silently resumed.
     from pipeline.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="different config or data"):
+    with pytest.raises(ConfigError, match="different config, data or dev split"):
         train_model(cfg, tr, dev, data_digest="d2")
+    # The same data split another way: a dev article the checkpoint trained on must not pick its epoch.
+    moved = [u for u in tr if u.doc_id == tr[0].doc_id]
+    with pytest.raises(ConfigError, match="different config, data or dev split"):
+        train_model(cfg, [u for u in tr if u not in moved], [*dev, *moved], data_digest="d1")
 
     record = Record()
     result = train_model(cfg, tr, dev, data_digest="d1", callbacks=[record])

@@ -62,8 +62,8 @@ def test_malformed_json_and_non_objects_are_rejected(tmp_path):
 
 def test_duplicate_unit_ids_are_rejected(tmp_path):
     path = tmp_path / "dup.jsonl"
-    path.write_text(json.dumps(_unit()) + "\n" + json.dumps(_unit()) + "\n")
-    with pytest.raises(InputError, match="duplicate unit_id"):
+    path.write_text(json.dumps(_unit()) + "\n\n" + json.dumps(_unit()) + "\n")
+    with pytest.raises(InputError, match=r"dup\.jsonl:3: duplicate unit_id .* \(first on line 1\)"):
         read_units(path)
 
 
@@ -81,3 +81,15 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
             raise RuntimeError("crash")
     assert path.read_text() == "old\n"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_each_unit_gets_its_articles_previous_unit_whatever_the_file_order():
+    from pipeline.data import previous_texts
+
+    def u(doc, i, start):
+        return Unit(**_unit(doc_id=doc, unit_id=f"{doc}:{i}", start=start, end=start + 2, text=f"{doc}{i}", labels=[]))
+
+    ordered = [u("a", 0, 0), u("a", 1, 10), u("b", 0, 0), u("a", 2, 20), u("b", 1, 10)]
+    assert previous_texts(ordered) == ["", "a0", "", "a1", "b0"]
+    shuffled = [ordered[i] for i in (4, 3, 0, 2, 1)]
+    assert previous_texts(shuffled) == ["b0", "a1", "", "", "a0"]
