@@ -174,6 +174,9 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
     cfg.data.train = [_resolve(root, p) or p for p in cfg.data.train]
     cfg.data.eval = _resolve(root, cfg.data.eval) or cfg.data.eval
     cfg.output_dir = _resolve(root, cfg.output_dir) or cfg.output_dir
+    encoder = Path(cfg.model.encoder).expanduser()
+    if not encoder.is_absolute() and (root / encoder).is_dir():  # a folder in the project, from any directory
+        cfg.model.encoder = str(root / encoder)
     cfg.source = path
     for p in [*cfg.data.train, *([cfg.data.eval] if cfg.data.eval else [])]:
         if not p.is_file():

@@ -46,6 +46,8 @@ def resolve_encoder(name: str) -> str:
         if not (path / "config.json").is_file():
             raise ModelError(f"encoder folder {path} has no config.json")
         return str(path.resolve())
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:  # a path, not a hub id: no hub lookup
+        raise ModelError(f"encoder folder {path} does not exist")
     return name
 
 

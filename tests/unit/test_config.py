@@ -83,3 +83,22 @@ def test_the_blend_setting_is_a_weight_auto_or_per_label(tmp_path):
     assert load_config(path, {"model.tfidf_blend": "auto"}).model.tfidf_blend == "auto"
     with pytest.raises(ConfigError, match="model.tfidf_blend"):
         load_config(path, {"model.tfidf_blend": "per-labels"})
+
+
+def test_an_encoder_folder_in_the_project_is_found_from_any_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "enc").mkdir()
+    path = write(tmp_path, "name: x\ndata:\n  train: [data.jsonl]\nmodel:\n  encoder: enc\n")
+    monkeypatch.chdir(tmp_path / "configs")
+    assert load_config(path).model.encoder == str(tmp_path / "enc")
+    # a hub-style id that is no folder here is left for the hub
+    path = write(tmp_path, "name: x\ndata:\n  train: [data.jsonl]\nmodel:\n  encoder: org/some-model\n")
+    assert load_config(path).model.encoder == "org/some-model"
+
+
+def test_a_missing_encoder_folder_is_an_error_not_a_hub_lookup(tmp_path):
+    from pipeline.errors import ModelError
+    from pipeline.modeling import resolve_encoder
+
+    for name in (str(tmp_path / "nope"), "./models/nope", "models/sub/nope"):
+        with pytest.raises(ModelError, match="encoder folder .* does not exist"):
+            resolve_encoder(name)
