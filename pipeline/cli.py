@@ -58,6 +58,10 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except PipelineError as err:
             fail(str(err))
+        except OSError as err:  # an output path that is a folder, a folder that is a file, no permission ...
+            name = err.filename2 or err.filename  # a rename names its target second
+            where = f"{name}: " if name else ""
+            fail(f"{where}{err.strerror or err}")
         except KeyboardInterrupt:
             # Ctrl-C, or SIGTERM while an MLflow run is open (tracking.py ends the runs as KILLED).
             # Exit 130, the shell's code for SIGINT, instead of Typer's "Aborted!" and 1.
@@ -446,7 +450,7 @@ def label(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out without relabelling finished articles.")] = False,
     backend: Annotated[str, typer.Option(help="torch, onnx (fp32) or onnx-int8 (CPU; run export-onnx first).")] = "torch",
     device: Annotated[str, typer.Option(help="auto (CUDA with bf16 if present, else all CPU cores), cpu or cuda.")] = "auto",
-    batch_size: Annotated[int, typer.Option(help="Units per forward pass (length-sorted).")] = 64,
+    batch_size: Annotated[int, typer.Option(min=1, help="Units per forward pass (length-sorted).")] = 64,
     precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU or GPU has native bf16), fp32 or bf16.")] = "auto",
     id_field: IdFieldOpt = None,
     text_field: TextFieldOpt = "text",

@@ -159,8 +159,10 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
     for dotted, value in (overrides or {}).items():
         node = raw
         *parents, leaf = dotted.split(".")
-        for key in parents:
+        for i, key in enumerate(parents):
             node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{path}: cannot set {dotted}: {'.'.join(parents[: i + 1])} is not a section")
         node[leaf] = value
     try:
         cfg = Config.model_validate(raw)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .errors import InputError
 from .predict import Labeller
 from .schema import LABELS, PredictedUnit, Unit, atomic_write
 from .segment import segment_document
@@ -143,6 +144,8 @@ def label_inputs(
     on_error=lambda e: None, model_name: str = "",
 ) -> LabelSummary:
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: is a file; --out names a folder")
     parts = out_dir / PARTS
     if parts.exists() and not resume:
         import shutil
@@ -150,6 +153,12 @@ def label_inputs(
         shutil.rmtree(parts)
     parts.mkdir(parents=True, exist_ok=True)
     finished = _complete_parts(parts)
+    stamp, stamp_file = {"model_manifest_sha256": labeller.manifest_digest()}, parts / "run.json"
+    if finished and (not stamp_file.is_file() or json.loads(stamp_file.read_text()) != stamp):
+        raise InputError(f"{out_dir}: the articles finished there were labelled by another model (or an older "
+                         "version); label into a new folder, or run without --resume to start again")
+    with atomic_write(stamp_file) as f:
+        json.dump(stamp, f)
     done_ids = {row["doc_id"] for p in finished for row in _read_jsonl(p)}
     summary = LabelSummary(skipped=len(done_ids))
     next_part = len(finished)

@@ -47,7 +47,9 @@ def pick_device(device: str = "auto") -> str:
         if torch.cuda.is_available():
             return "cuda"
         return "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ModelError(f"unknown device {device!r}; choose auto, cpu or cuda (or cuda:N)")
+    if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelError("device 'cuda' was asked for, but torch sees no CUDA device")
     return device
 
@@ -62,6 +64,8 @@ class Labeller:
         self.model_dir = Path(model_dir)
         self.manifest = Manifest.load(self.model_dir)
         self.thresholds = np.array(self.manifest.threshold_list(), dtype=np.float32)
+        if batch_size < 1:
+            raise ModelError(f"batch size must be at least 1, got {batch_size}")
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.backend = backend
@@ -118,6 +122,12 @@ class Labeller:
         self._model = model.to(self.device).eval()
         self._bf16 = precision == "bf16" or (precision == "auto" and bf16_is_native(self.device))
         self.precision = "bf16" if self._bf16 else "fp32"
+
+    def manifest_digest(self) -> str:
+        """SHA-256 of the model's manifest (thresholds, blend, config, data digest): which model this is."""
+        import hashlib
+
+        return hashlib.sha256((self.model_dir / "argmine.json").read_bytes()).hexdigest()
 
     # -- tokenisation -------------------------------------------------------------------------
 

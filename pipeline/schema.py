@@ -118,6 +118,8 @@ def read_units(path: Path, model: type[Unit] = Unit) -> list[Unit]:
 def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside ``path`` and move it into place only on success."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; name a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -107,6 +107,17 @@ def test_resume_after_an_interruption_relabels_nothing_and_duplicates_nothing(tm
     with pytest.raises(KeyboardInterrupt):
         label_inputs([articles], labeller, out, batch_units=30)  # ~one article per batch
     assert not (out / "units.jsonl").exists()
+    # another model must not finish what this one started
+    import shutil
+
+    from pipeline.errors import InputError
+
+    other = shutil.copytree(model_dir, tmp_path / "other-model")
+    manifest = json.loads((other / "argmine.json").read_text())
+    manifest["thresholds"]["fiscal"] = 0.123
+    (other / "argmine.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="labelled by another model"):
+        label_inputs([articles], Labeller(other), out, resume=True, batch_units=30)
     Flaky.calls.clear()
     Flaky.fail_on = None
     summary = label_inputs([articles], labeller, out, resume=True, batch_units=30)

@@ -157,3 +157,18 @@ def test_an_interrupted_command_says_so_and_exits_130(tmp_path, monkeypatch):
     result = run("segment", tmp_path / "a.txt", "--out", tmp_path / "units.jsonl")
     assert result.exit_code == 130
     assert "interrupted" in result.output and "Aborted" not in result.output
+
+
+def test_an_output_path_that_is_a_folder_is_a_one_line_error(tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    (tmp_path / "out").mkdir()
+    result = run("segment", tmp_path / "a.txt", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'out'}: is a folder" in result.output
+    assert "Traceback" not in result.output and list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_set_override_below_a_plain_value_is_a_one_line_error(root):
+    result = run("train", "--config", root / "configs" / "smoke.yaml", "--set", "name.x=1")
+    assert result.exit_code == 1
+    assert "cannot set name.x: name is not a section" in result.output
