@@ -70,32 +70,67 @@ def _row_id(row: dict, id_field: str | None) -> object:
     return next((row[f] for f in ID_FIELDS if row.get(f) not in (None, "")), None)
 
 
-def _table_rows(path: Path, text: str) -> Iterator[tuple[int, dict] | SourceError]:
+def _check_head(path: Path) -> SourceError | None:
+    """The checks ``_decode`` makes, on a table's first bytes only: tables are streamed."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8192)
+    except OSError as err:
+        return SourceError(str(path), f"cannot read ({err.strerror})")
+    if not head.strip() and path.stat().st_size <= len(head):
+        return SourceError(str(path), "empty file")
+    if b"\x00" in head:
+        return SourceError(str(path), "binary file, not text")
+    return None
+
+
+def _table_rows(path: Path) -> Iterator[tuple[int, dict] | SourceError]:
+    """Rows of a .jsonl or .csv file, read a line (or CSV record) at a time, each with the line
+    it starts on. Lines end at \n: U+2028 and the like are legal inside JSON strings."""
     if path.suffix.lower() == ".jsonl":
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                yield SourceError(f"{path}:{lineno}", f"not valid JSON ({err.msg})")
-                continue
-            if not isinstance(row, dict):
-                yield SourceError(f"{path}:{lineno}", "expected a JSON object")
-                continue
-            yield lineno, row
-    else:
+        with path.open("rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                where = f"{path}:{lineno}"
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    yield SourceError(where, f"not valid UTF-8 (byte 0x{raw[err.start]:02x})")
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    yield SourceError(where, f"not valid JSON ({err.msg})")
+                    continue
+                if not isinstance(row, dict):
+                    yield SourceError(where, "expected a JSON object")
+                    continue
+                yield lineno, row
+        return
+    # CSV as the csv module wants it (text, newline=""): \r, \n and \r\n all end records
+    with path.open(encoding="utf-8", newline="") as f:
         csv.field_size_limit(sys.maxsize)
-        reader = csv.DictReader(text.splitlines(keepends=True))
-        for row in reader:
-            yield reader.line_num, row
+        reader = csv.DictReader(f)
+        try:
+            reader.fieldnames  # noqa: B018 (reads the header line)
+            while True:
+                start = reader.line_num + 1  # a record may span lines: report its first
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                yield start, row
+        except UnicodeDecodeError:  # decoded a block at a time: the line is approximate
+            yield SourceError(f"{path}:{reader.line_num + 1}",
+                              "not valid UTF-8 near this line; the rest of the file is skipped")
+        except csv.Error as err:
+            yield SourceError(f"{path}:{reader.line_num}", f"not valid CSV ({err}); the rest of the file is skipped")
 
 
-def _read_table(
-    path: Path, text: str, id_field: str | None, text_field: str
-) -> Iterator[Article | SourceError]:
+def _read_table(path: Path, id_field: str | None, text_field: str) -> Iterator[Article | SourceError]:
     found = False
-    for item in _table_rows(path, text):
+    for item in _table_rows(path):
         if isinstance(item, SourceError):
             yield item
             continue
@@ -121,11 +156,16 @@ def _read_file(path: Path, id_field: str | None, text_field: str) -> Iterator[Ar
     if suffix not in SUFFIXES:
         yield SourceError(str(path), f"unsupported file type; expected one of {', '.join(SUFFIXES)}")
         return
+    if suffix in TABLE_SUFFIXES:  # streamed: a table may hold a whole corpus
+        error = _check_head(path)
+        if error:
+            yield error
+        else:
+            yield from _read_table(path, id_field, text_field)
+        return
     text = _decode(path)
     if isinstance(text, SourceError):
         yield text
-    elif suffix in TABLE_SUFFIXES:
-        yield from _read_table(path, text, id_field, text_field)
     elif suffix in HTML_SUFFIXES:
         body = _html_text(text)
         if not body or not body.strip():

@@ -172,3 +172,35 @@ def test_a_set_override_below_a_plain_value_is_a_one_line_error(root):
     result = run("train", "--config", root / "configs" / "smoke.yaml", "--set", "name.x=1")
     assert result.exit_code == 1
     assert "cannot set name.x: name is not a section" in result.output
+
+
+def test_table_rows_keep_their_line_numbers_and_line_separators_inside_strings(tmp_path):
+    from pipeline.sources import iter_articles
+
+    jsonl = tmp_path / "rows.jsonl"
+    rows = [{"id": "a", "text": "One claim.\u2028Two claims."}, {"id": "b", "text": "Third\u0085claim."}]
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + "{oops\n", encoding="utf-8")
+    items = list(iter_articles([jsonl]))
+    assert [getattr(i, "text", None) for i in items[:2]] == [r["text"] for r in rows]
+    assert str(items[2]).startswith(f"{jsonl}:3: not valid JSON")
+    table = tmp_path / "rows.csv"
+    table.write_text('id,text\nc1,"A claim\nover two lines."\nc2,\n', encoding="utf-8")
+    items = list(iter_articles([table]))
+    assert items[0].source == f"{table}:2" and items[0].text == "A claim\nover two lines."
+    assert str(items[1]) == f"{table}:4: empty text in field 'text'"
+
+
+def test_a_table_that_stops_being_utf8_names_the_line(tmp_path):
+    from pipeline.sources import iter_articles
+
+    table = tmp_path / "rows.jsonl"
+    rows = [b'{"id": "a%d", "text": "Fine."}\n' % i for i in range(3000)]
+    table.write_bytes(b"".join(rows) + b'{"id": "b", "text": "Caf\xe9."}\n{"id": "c", "text": "Last."}\n')
+    items = list(iter_articles([table]))
+    assert len([i for i in items if hasattr(i, "text")]) == 3001  # every good row, the last one too
+    assert str(items[3000]).startswith(f"{table}:3001: not valid UTF-8")
+    table = tmp_path / "rows.csv"
+    table.write_bytes(b"id,text\nx,Fine.\ny,Caf\xe9.\n")
+    items = list(iter_articles([table]))
+    # CSV is decoded a block at a time, so the line is approximate and the rest of the file is skipped
+    assert any(str(i).startswith(f"{table}:") and "not valid UTF-8 near this line" in str(i) for i in items)
