@@ -330,7 +330,10 @@ def train(
         run_dir.mkdir(exist_ok=True)
         import yaml
 
-        (run_dir / "config.resolved.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        from .schema import atomic_write
+
+        with atomic_write(run_dir / "config.resolved.yaml") as f:
+            yaml.safe_dump(cfg.model_dump(mode="json"), f, sort_keys=False)
         tracker.log_artifact(run_dir / "config.resolved.yaml")
         from .evaluate import score
 
@@ -498,7 +501,7 @@ def export_onnx(
 
     model_dir = _resolve_model(model)
     folder = export(model_dir)
-    report = check_agreement(model_dir, [u.text for u in load_units([gold])])
+    report = check_agreement(model_dir, load_units([gold]))
     for key in ("fp32", "int8"):
         r = report[key]
         console.print(f"{key}: max |p - p_torch| {r['max_abs_prob_diff']:.2e}, identical label sets "

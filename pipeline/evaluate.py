@@ -41,8 +41,11 @@ def score(units: Sequence[Unit], probs: np.ndarray, thresholds: np.ndarray) -> E
 
 
 def evaluate_model(
-    model_dir: Path, gold: Sequence[Unit], *, device: str = "auto", batch_size: int = 64, backend: str = "torch"
+    model_dir: Path, gold: Sequence[Unit], *, device: str = "auto", batch_size: int = 64, backend: str = "torch",
+    precision: str = "fp32",
 ) -> Evaluation:
-    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend)
+    """Score ``gold`` with a saved model. fp32 by default: the precision its thresholds were tuned
+    in, so reported metrics do not depend on whether this machine's CPU or GPU has bf16."""
+    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend, precision=precision)
     probs = labeller.score_units(gold)
     return score(gold, probs, labeller.thresholds)

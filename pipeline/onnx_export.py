@@ -71,20 +71,21 @@ def onnx_session(model_dir: Path, quantized: bool = False):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def check_agreement(model_dir: Path, texts: Sequence[str]) -> dict:
-    """Compare fp32 and int8 ONNX against torch on ``texts``; delete int8 if it disagrees too often."""
+def check_agreement(model_dir: Path, units: Sequence) -> dict:
+    """Compare fp32 and int8 ONNX against fp32 torch on ``units`` (scored as ``label`` scores them,
+    with their context); delete int8 if it disagrees too often."""
     from .predict import Labeller
 
     model_dir = Path(model_dir)
-    reference = Labeller(model_dir, device="cpu")
-    base = reference.predict_proba(texts)
+    reference = Labeller(model_dir, device="cpu", precision="fp32")
+    base = reference.score_units(units)
     base_sets = reference.decide(base)
-    report: dict = {"n_units": len(texts), "min_agreement": MIN_AGREEMENT}
+    report: dict = {"n_units": len(units), "min_agreement": MIN_AGREEMENT}
     for backend, key in (("onnx", "fp32"), ("onnx-int8", "int8")):
-        probs = Labeller(model_dir, device="cpu", backend=backend).predict_proba(texts)
+        probs = Labeller(model_dir, device="cpu", backend=backend).score_units(units)
         sets = reference.decide(probs)
-        agree = float(np.mean([a == b for a, b in zip(base_sets, sets)])) if texts else 1.0
-        report[key] = {"max_abs_prob_diff": float(np.abs(probs - base).max()) if texts else 0.0,
+        agree = float(np.mean([a == b for a, b in zip(base_sets, sets)])) if len(units) else 1.0
+        report[key] = {"max_abs_prob_diff": float(np.abs(probs - base).max()) if len(units) else 0.0,
                        "label_set_agreement": agree}
     ok = report["int8"]["label_set_agreement"] >= MIN_AGREEMENT
     report["int8"]["shipped"] = ok

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .schema import LABELS
+from .schema import LABELS, atomic_write
 
 
 def _pyplot():
@@ -43,9 +43,14 @@ def precision_recall_curves(y_true: np.ndarray, probs: np.ndarray, thresholds: n
         ax.set_xlabel("recall")
     axes[0].set_ylabel("precision")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_write(path, "wb") as f:  # a crash never leaves half a PNG
+        fig.savefig(f, dpi=110, format="png")
 
 
 def label_confusion(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> Path:
@@ -68,6 +73,6 @@ def label_confusion(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> Path:
         ax.set_title(title)
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path

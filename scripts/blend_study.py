@@ -30,7 +30,7 @@ from pipeline.evaluate import score
 from pipeline.metrics import best_thresholds, multilabel_metrics
 from pipeline.modeling import TFIDF_BLEND_FILE, Manifest, mix
 from pipeline.predict import Labeller
-from pipeline.schema import LABELS
+from pipeline.schema import LABELS, atomic_write
 from pipeline.train import _fit_tfidf, choose_blend
 
 SHORT = {"pro-enforcement": "pro", "civil-liberties": "civ", "fiscal": "fis", "federalism": "fed"}
@@ -38,11 +38,9 @@ SHORT = {"pro-enforcement": "pro", "civil-liberties": "civ", "fiscal": "fis", "f
 
 def fold_probs(cfg, model_dir: Path, tr, dev, test) -> dict[str, np.ndarray]:
     """Transformer and tf-idf probabilities on the fold's dev and test units."""
-    # test as `cv` scored it (evaluate's default precision); dev as training scored it (fp32)
-    for_test = Labeller(model_dir, precision="auto")
-    for_dev = for_test if for_test.precision == "fp32" else Labeller(model_dir, precision="fp32")
+    labeller = Labeller(model_dir, precision="fp32")  # as training scored dev and `cv` scores test
     out = {}
-    for labeller, part, units in ((for_dev, "dev", dev), (for_test, "test", test)):
+    for part, units in (("dev", dev), ("test", test)):
         contexts = previous_texts(units) if labeller.uses_context else None
         out[f"{part}_transformer"] = labeller._transformer_proba([u.text for u in units], contexts)
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +156,8 @@ def main() -> None:
               + " ".join(f"{pooled[f'{label}_f1']:>5.3f}" for label in LABELS)
               + f" {pooled['macro_ap']:>6.3f}  " + ", ".join(show_weight(w) for w in weights))
     if args.json:
-        args.json.write_text(json.dumps({"check_max_abs_diff": gap, "results": results}, indent=2))
+        with atomic_write(args.json) as f:
+            json.dump({"check_max_abs_diff": gap, "results": results}, f, indent=2)
 
 
 if __name__ == "__main__":
