@@ -65,8 +65,8 @@ def user_errors(fn):
         except KeyboardInterrupt:
             # Ctrl-C, or SIGTERM while an MLflow run is open (tracking.py ends the runs as KILLED).
             # Exit 130, the shell's code for SIGINT, instead of Typer's "Aborted!" and 1.
-            fail("interrupted (an open MLflow run is ended as KILLED). `train` continues from its "
-                 "last checkpoint when run again, `label` with --resume.", 130)
+            fail("interrupted. `train` continues from its last checkpoint when run again, `label` with "
+                 "--resume; an open MLflow run is ended as KILLED.", 130)
 
     return wrapper
 

@@ -11,7 +11,7 @@ import numpy as np
 from .data import label_matrix
 from .metrics import multilabel_metrics
 from .predict import Labeller
-from .schema import LABELS, PredictedUnit, Unit
+from .schema import PredictedUnit, Unit, predicted_units
 
 
 @dataclass
@@ -26,13 +26,7 @@ class Evaluation:
         return label_matrix(self.units)
 
     def predictions(self) -> list[PredictedUnit]:
-        out = []
-        thresholds = np.broadcast_to(self.thresholds, self.probs.shape)
-        for unit, row, thr in zip(self.units, self.probs, thresholds):
-            labels = sorted(LABELS[j] for j in np.flatnonzero(row >= thr))
-            out.append(PredictedUnit(**unit.model_dump(exclude={"labels"}), labels=labels,
-                                     scores={label: round(float(p), 6) for label, p in zip(LABELS, row)}))
-        return out
+        return predicted_units(self.units, self.probs, self.thresholds)
 
 
 def score(units: Sequence[Unit], probs: np.ndarray, thresholds: np.ndarray) -> Evaluation:

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .errors import InputError
 from .predict import Labeller
-from .schema import LABELS, PredictedUnit, Unit, atomic_write
+from .schema import LABELS, PredictedUnit, Unit, atomic_write, predicted_units
 from .segment import segment_document
 from .sources import Article, SourceError, iter_articles
 
@@ -30,12 +30,7 @@ PARTS = ".parts"
 
 
 def predicted(labeller: Labeller, units: Sequence[Unit], probs: np.ndarray) -> list[PredictedUnit]:
-    decided = labeller.decide(probs)
-    return [
-        PredictedUnit(**u.model_dump(exclude={"labels"}), labels=labels,
-                      scores={label: round(float(p), 6) for label, p in zip(LABELS, row)})
-        for u, row, labels in zip(units, probs, decided)
-    ]
+    return predicted_units(units, probs, labeller.thresholds)
 
 
 def label_units(labeller: Labeller, units: Sequence[Unit]) -> list[PredictedUnit]:

@@ -108,7 +108,8 @@ def read_units(path: Path, model: type[Unit] = Unit) -> list[Unit]:
     units, first = [], {}
     for lineno, unit in _numbered_units(path, model):
         if unit.unit_id in first:
-            raise InputError(f"{path}:{lineno}: duplicate unit_id {unit.unit_id!r} (first on line {first[unit.unit_id]})")
+            raise InputError(f"{path}:{lineno}: duplicate unit_id {unit.unit_id!r} "
+                             f"(first on line {first[unit.unit_id]})")
         first[unit.unit_id] = lineno
         units.append(unit)
     return units
@@ -142,6 +143,21 @@ def write_units(path: Path, units: Iterable[BaseModel]) -> int:
             f.write(unit.model_dump_json() + "\n")
             n += 1
     return n
+
+
+def predicted_units(units: Iterable[Unit], probs, thresholds) -> list[PredictedUnit]:
+    """Units with the labels their probabilities reach (``thresholds`` per label, or per unit and
+    label) and their scores, rounded for the file: what ``label`` and ``evaluate`` write."""
+    import numpy as np
+
+    probs = np.asarray(probs)
+    thresholds = np.broadcast_to(np.asarray(thresholds), probs.shape)
+    return [
+        PredictedUnit(**unit.model_dump(exclude={"labels"}),
+                      labels=sorted(LABELS[j] for j in np.flatnonzero(row >= thr)),
+                      scores={label: round(float(p), 6) for label, p in zip(LABELS, row)})
+        for unit, row, thr in zip(units, probs, thresholds)
+    ]
 
 
 def labels_to_vector(labels: Iterable[str]) -> list[float]:

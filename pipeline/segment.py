@@ -174,8 +174,6 @@ def is_boilerplate_line(line: str) -> bool:
     if _has_terminal_punctuation(s):
         # Datelines such as "Updated 4:15 p.m." end in a full stop; _DATELINE caught them above.
         return False
-    if _BYLINE.match(s):
-        return True
     # Headline-like lines: site names and section labels are short ("OPINION | GUEST COLUMN",
     # "Valley Voices — Community Blog"); so are bare titles.
     if len(pieces) > 1 and any(_MASTHEAD_PIECE.match(p) or _BARE_TITLE.match(p) for p in pieces):

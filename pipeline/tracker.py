@@ -1,8 +1,8 @@
 """The small interface through which core code reports to an experiment tracker.
 
 Training, evaluation and cross-validation receive a ``Tracker`` from outside and never import a
-tracking library; ``NullTracker`` (the default) records nothing, and ``tracking.MlflowTracker``
-forwards everything to MLflow.
+tracking library; the base ``Tracker`` (the default) records nothing, and
+``tracking.MlflowTracker`` forwards everything to MLflow.
 """
 
 from __future__ import annotations
@@ -30,6 +30,3 @@ class Tracker:
     def child(self, name: str) -> Iterator[Tracker]:
         """A nested run (one cross-validation fold, say)."""
         yield self
-
-
-NullTracker = Tracker

@@ -32,17 +32,18 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 
 
-def project_root() -> Path:
-    """The project folder: $ARGMINE_HOME, else the nearest folder up from here holding configs/."""
+def project_from_cwd() -> Path:
+    """The project folder when no config names it (``evaluate``, ``label``, ``ui``): $ARGMINE_HOME,
+    else the nearest folder up from the working directory holding configs/. Commands given a
+    config use ``config.project_root(config)`` instead, so both agree inside a project."""
     if os.environ.get("ARGMINE_HOME"):
         return Path(os.environ["ARGMINE_HOME"]).resolve()
     here = Path.cwd().resolve()
     return next((p for p in (here, *here.parents) if (p / "configs").is_dir()), here)
 
 
-
 def tracking_uri(configured: str | None = None, root: Path | None = None) -> str:
-    root = Path(root or project_root()).resolve()
+    root = Path(root or project_from_cwd()).resolve()
     return os.environ.get("MLFLOW_TRACKING_URI") or configured or f"sqlite:///{root / 'mlflow.db'}"
 
 
