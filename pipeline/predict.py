@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .modeling import TFIDF_BLEND_FILE, Manifest, mix
+from .modeling import MANIFEST, TFIDF_BLEND_FILE, Manifest, mix
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -127,7 +127,7 @@ class Labeller:
         """SHA-256 of the model's manifest (thresholds, blend, config, data digest): which model this is."""
         import hashlib
 
-        return hashlib.sha256((self.model_dir / "argmine.json").read_bytes()).hexdigest()
+        return hashlib.sha256((self.model_dir / MANIFEST).read_bytes()).hexdigest()
 
     # -- tokenisation -------------------------------------------------------------------------
 
