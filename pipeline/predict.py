@@ -213,5 +213,6 @@ class Labeller:
 
     def decide(self, probs: np.ndarray) -> list[list[str]]:
         """Thresholded label sets, sorted as the codebook requires."""
-        labels = self.manifest.labels
-        return [sorted(labels[j] for j in np.flatnonzero(row >= self.thresholds)) for row in probs]
+        from .schema import label_sets
+
+        return label_sets(probs, self.thresholds)

@@ -145,18 +145,23 @@ def write_units(path: Path, units: Iterable[BaseModel]) -> int:
     return n
 
 
-def predicted_units(units: Iterable[Unit], probs, thresholds) -> list[PredictedUnit]:
-    """Units with the labels their probabilities reach (``thresholds`` per label, or per unit and
-    label) and their scores, rounded for the file: what ``label`` and ``evaluate`` write."""
+def label_sets(probs, thresholds) -> list[list[str]]:
+    """The labels each row of probabilities reaches (``thresholds`` per label, or per row and
+    label), sorted as the codebook requires."""
     import numpy as np
 
     probs = np.asarray(probs)
     thresholds = np.broadcast_to(np.asarray(thresholds), probs.shape)
+    return [sorted(LABELS[j] for j in np.flatnonzero(row >= thr)) for row, thr in zip(probs, thresholds)]
+
+
+def predicted_units(units: Iterable[Unit], probs, thresholds) -> list[PredictedUnit]:
+    """Units with their label sets and scores, rounded for the file: what ``label`` and
+    ``evaluate`` write."""
     return [
-        PredictedUnit(**unit.model_dump(exclude={"labels"}),
-                      labels=sorted(LABELS[j] for j in np.flatnonzero(row >= thr)),
+        PredictedUnit(**unit.model_dump(exclude={"labels"}), labels=labels,
                       scores={label: round(float(p), 6) for label, p in zip(LABELS, row)})
-        for unit, row, thr in zip(units, probs, thresholds)
+        for unit, row, labels in zip(units, probs, label_sets(probs, thresholds))
     ]
 
 

@@ -40,14 +40,15 @@ class SourceError:
 
 
 def _decode(path: Path) -> str | SourceError:
+    error = _check_head(path)
+    if error:
+        return error
     try:
         raw = path.read_bytes()
     except OSError as err:
         return SourceError(str(path), f"cannot read ({err.strerror})")
     if not raw.strip():
         return SourceError(str(path), "empty file")
-    if b"\x00" in raw[:8192]:
-        return SourceError(str(path), "binary file, not text")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -71,7 +72,8 @@ def _row_id(row: dict, id_field: str | None) -> object:
 
 
 def _check_head(path: Path) -> SourceError | None:
-    """The checks ``_decode`` makes, on a table's first bytes only: tables are streamed."""
+    """Unreadable, empty or binary, judged on the first 8 KiB: all a streamed table is checked for
+    before its rows, and the start of ``_decode``'s checks."""
     try:
         with path.open("rb") as f:
             head = f.read(8192)

@@ -168,16 +168,26 @@ def choose_blend(
     if not isinstance(setting, str):
         return float(setting), {}
     grid = BLEND_GRID if setting == "auto" else PER_LABEL_GRID
-    metrics = {}
-    for w in grid:
-        mixed = mix(probs, tfidf_probs, w)
-        metrics[w] = multilabel_metrics(y_dev, mixed, best_thresholds(y_dev, mixed))
+    metrics = dev_metrics_by_weight(y_dev, grid, lambda w: mix(probs, tfidf_probs, w))
     if setting == "auto":
         scores = {f"macro_f1_blend_{w}": m["macro_f1"] for w, m in metrics.items()}
-        return max(grid, key=lambda w: (round(metrics[w]["macro_f1"], 6), -w)), scores
+        return best_weight(metrics, "macro_f1"), scores
     scores = {f"{label}_f1_blend_{w}": m[f"{label}_f1"] for w, m in metrics.items() for label in LABELS}
-    weights = {label: max(grid, key=lambda w: (round(metrics[w][f"{label}_f1"], 6), -w)) for label in LABELS}
-    return weights, scores
+    return {label: best_weight(metrics, f"{label}_f1") for label in LABELS}, scores
+
+
+def dev_metrics_by_weight(y_dev: np.ndarray, grid, make) -> dict[float, dict[str, float]]:
+    """For each candidate weight, the dev metrics of ``make(weight)`` at dev-tuned thresholds."""
+    metrics = {}
+    for w in grid:
+        probs = make(w)
+        metrics[w] = multilabel_metrics(y_dev, probs, best_thresholds(y_dev, probs))
+    return metrics
+
+
+def best_weight(metrics: dict[float, dict[str, float]], key: str) -> float:
+    """The weight with the best ``key``; ties (to 6 decimals) go to the smaller weight."""
+    return max(metrics, key=lambda w: (round(metrics[w][key], 6), -w))
 
 
 def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: np.ndarray, out: Path,

@@ -27,11 +27,11 @@ from pipeline.config import Config
 from pipeline.cv import fold_split, summarise
 from pipeline.data import label_matrix, load_units, previous_texts
 from pipeline.evaluate import score
-from pipeline.metrics import best_thresholds, multilabel_metrics
+from pipeline.metrics import best_thresholds
 from pipeline.modeling import TFIDF_BLEND_FILE, Manifest, mix
 from pipeline.predict import Labeller
 from pipeline.schema import LABELS, atomic_write
-from pipeline.train import _fit_tfidf, choose_blend
+from pipeline.train import _fit_tfidf, best_weight, choose_blend, dev_metrics_by_weight
 
 SHORT = {"pro-enforcement": "pro", "civil-liberties": "civ", "fiscal": "fis", "federalism": "fed"}
 
@@ -66,11 +66,9 @@ def pool_by_article(probs: np.ndarray, doc_ids: list[str], weights: dict[str, fl
 def choose_pool(y_dev: np.ndarray, probs: np.ndarray, doc_ids: list[str]) -> dict[str, float]:
     """For each label, the pooling weight from ``POOL_GRID`` with the best dev F1 at its tuned
     threshold (ties go to the smaller weight)."""
-    f1 = {}
-    for a in POOL_GRID:
-        pooled = pool_by_article(probs, doc_ids, dict.fromkeys(LABELS, a))
-        f1[a] = multilabel_metrics(y_dev, pooled, best_thresholds(y_dev, pooled))
-    return {label: max(POOL_GRID, key=lambda a: (round(f1[a][f"{label}_f1"], 6), -a)) for label in LABELS}
+    metrics = dev_metrics_by_weight(y_dev, POOL_GRID,
+                                    lambda a: pool_by_article(probs, doc_ids, dict.fromkeys(LABELS, a)))
+    return {label: best_weight(metrics, f"{label}_f1") for label in LABELS}
 
 
 def rescore(setting, folds, parts, article_pool=False):
