@@ -115,6 +115,15 @@ def read_units(path: Path, model: type[Unit] = Unit) -> list[Unit]:
     return units
 
 
+def default_mode(base: int) -> int:
+    """``base`` (0o666 for files, 0o777 for folders) less the process umask: the mode a plain
+    ``open()`` or ``mkdir`` would give, for the files and folders that temporary-file helpers create
+    private (0600 / 0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside ``path`` and move it into place only on success."""
@@ -128,6 +137,7 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, default_mode(0o666))  # mkstemp makes 0600; the file gets what open() would give
         os.replace(tmp, path)  # readers never see half a file
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

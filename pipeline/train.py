@@ -29,7 +29,7 @@ from .data import label_matrix, to_dataset
 from .errors import ConfigError
 from .metrics import best_thresholds, multilabel_metrics
 from .modeling import TFIDF_BLEND_FILE, Manifest, mix, resolve_encoder
-from .schema import LABELS, Unit, atomic_write
+from .schema import LABELS, Unit, atomic_write, default_mode
 from .tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def train_model(
     out_dir = Path(cfg.output_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(default_mode(0o777))  # mkdtemp makes 0700; the model folder is as readable as any other
     try:
         if cfg.model.kind == "tfidf":
             probs, history = _fit_tfidf(cfg, train_units, dev_units, staging)
