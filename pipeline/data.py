@@ -1,4 +1,4 @@
-"""Gold units as ``datasets`` tables, their digest, and splits that never cut an article."""
+"""Gold units as tokenised training rows, their digest, and splits that never cut an article."""
 
 from __future__ import annotations
 
@@ -40,20 +40,15 @@ def previous_texts(units: Sequence[Unit]) -> list[str]:
     return out
 
 
-def to_dataset(units: Sequence[Unit]):
-    """A ``datasets.Dataset`` with ``doc_id``, ``unit_id``, ``text``, ``context`` (the previous
-    unit of the article) and float ``labels`` vectors."""
-    import datasets
-
-    return datasets.Dataset.from_dict(
-        {
-            "doc_id": [u.doc_id for u in units],
-            "unit_id": [u.unit_id for u in units],
-            "text": [u.text for u in units],
-            "context": previous_texts(units),
-            "labels": [labels_to_vector(u.labels) for u in units],
-        }
-    )
+def encoded_rows(units: Sequence[Unit], tokenize) -> list[dict]:
+    """One training row per unit: what ``tokenize(texts, contexts)`` returns for it (input ids,
+    attention mask, ...) plus its float ``labels`` vector. ``contexts`` are the previous units of
+    the article (``previous_texts``). A plain list is all the ``Trainer`` needs; no Arrow tables,
+    so no on-disk cache that a rewritten file could make stale."""
+    units = list(units)
+    enc = tokenize([u.text for u in units], previous_texts(units))
+    keys = list(enc.keys())
+    return [{**{k: enc[k][i] for k in keys}, "labels": labels_to_vector(u.labels)} for i, u in enumerate(units)]
 
 
 def label_matrix(units: Sequence[Unit]) -> np.ndarray:

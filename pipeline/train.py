@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
-from .data import label_matrix, to_dataset
+from .data import encoded_rows, label_matrix
 from .errors import ConfigError
 from .metrics import best_thresholds, multilabel_metrics
 from .modeling import TFIDF_BLEND_FILE, Manifest, mix, resolve_encoder
@@ -283,13 +283,12 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
     except OSError as err:
         raise ConfigError(f"{cfg.source}: cannot load encoder {cfg.model.encoder!r} ({err})") from None
 
-    def tokenize(batch):
-        pair = batch["context"] if cfg.model.context == "previous" else None
-        return tokenizer(batch["text"], pair, truncation=True, max_length=cfg.model.max_length)
+    def tokenize(texts, contexts):
+        pair = contexts if cfg.model.context == "previous" else None
+        return tokenizer(texts, pair, truncation=True, max_length=cfg.model.max_length)
 
-    cols = ["doc_id", "unit_id", "text", "context"]
-    train_ds = to_dataset(train_units).map(tokenize, batched=True, remove_columns=cols)
-    dev_ds = to_dataset(dev_units).map(tokenize, batched=True, remove_columns=cols)
+    train_ds = encoded_rows(train_units, tokenize)
+    dev_ds = encoded_rows(dev_units, tokenize)
     y_train = label_matrix(train_units)
     weight = torch.tensor(
         pos_weights(y_train, tc.max_pos_weight) if tc.pos_weight == "auto" else np.ones(len(LABELS)),
