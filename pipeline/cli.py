@@ -311,7 +311,7 @@ def train(
         console.print(f"data.dev_from is eval: {cfg.data.eval} is the dev set, not scored; "
                       "held-out figures come from `argmine cv`")
     else:
-        tr, dev = split_by_article(units, cfg.data.dev_fraction, cfg.train.seed)
+        tr, dev = split_by_article(units, cfg.data.dev_fraction, cfg.dev_split_seed)
     console.print(f"[bold]{cfg.name}[/]: {len(tr)} training units ({len({u.doc_id for u in tr})} articles), "
                   f"{len(dev)} dev units ({len({u.doc_id for u in dev})} articles), {cfg.model.kind} "
                   f"{cfg.model.encoder if cfg.model.kind == 'transformer' else ''}")

@@ -30,8 +30,10 @@ class ModelConfig(_Section):
     max_length: int = Field(128, ge=8, le=4096)
     # "previous": the unit is encoded together with the unit before it in the same article (as a
     # second segment), so a short unit that points back ("Indeed, most have resisted.") can take
-    # the labels of what it points to (codebook rule 7).
-    context: Literal["none", "previous"] = "none"
+    # the labels of what it points to (codebook rule 7). "around": the units before and after it.
+    # "lead": the unit before it and the article's first unit (headline or opening), where a piece
+    # usually says where it stands. Two pieces are joined with " | " into the second segment.
+    context: Literal["none", "previous", "around", "lead"] = "none"
     # Average the transformer's probabilities with a tf-idf + logistic-regression model trained on
     # the same units: p = (1 - w) * transformer + w * tfidf. The two fail differently (one reads
     # meaning, the other words), and the mix is steadier on text unlike the training corpus.
@@ -65,6 +67,10 @@ class DataConfig(_Section):
     # text, among many more training-corpus articles) appears in a fold's training split, to weigh
     # the in-domain text more. Copies are made after the dev split, so dev never sees a copy.
     eval_repeat: int = Field(1, ge=1, le=20)
+    # Seed of the dev split (which articles are dev). Unset: train.seed, so one seed changes both the
+    # split and the initialisation. Set it to keep the split while train.seed varies: models that
+    # share a split (and so their dev articles) can be averaged into an ensemble.
+    split_seed: int | None = None
 
     @model_validator(mode="after")
     def _dev_needs_eval(self) -> DataConfig:
@@ -120,6 +126,11 @@ class Config(_Section):
         if self.output_dir is None:
             self.output_dir = Path("models") / self.name
         return self
+
+    @property
+    def dev_split_seed(self) -> int:
+        """The seed that picks the dev articles: ``data.split_seed``, else ``train.seed``."""
+        return self.train.seed if self.data.split_seed is None else self.data.split_seed
 
     def flat(self) -> dict[str, Any]:
         """Flattened ``section.key`` view, as logged to MLflow params."""

@@ -76,7 +76,7 @@ def fold_split(
     side_eval = [u for u in eval_units if u.doc_id not in held_set]
     if cfg.data.dev_from == "eval":
         return list(train_units), side_eval, test
-    tr, dev = split_by_article([*train_units, *side_eval], cfg.data.dev_fraction, cfg.train.seed)
+    tr, dev = split_by_article([*train_units, *side_eval], cfg.data.dev_fraction, cfg.dev_split_seed)
     real = {u.doc_id for u in side_eval}
     copies = [
         u.model_copy(update={"doc_id": f"{u.doc_id}#copy{n}"})

@@ -26,27 +26,61 @@ def load_units(paths: Sequence[Path]) -> list[Unit]:
     return units
 
 
-def previous_texts(units: Sequence[Unit]) -> list[str]:
-    """For each unit, the text of the unit before it in the same article ("" for the first), by
-    offset: a file whose units are not in reading order still gets each unit's real neighbour."""
-    out = [""] * len(units)
+def _article_order(units: Sequence[Unit]) -> list[list[int]]:
+    """Indices of each article's units in reading order (by offset, whatever the file order)."""
     by_doc: dict[str, list[int]] = {}
     for i, u in enumerate(units):
         by_doc.setdefault(u.doc_id, []).append(i)
     for idx in by_doc.values():
         idx.sort(key=lambda i: (units[i].start, units[i].end))
+    return list(by_doc.values())
+
+
+def previous_texts(units: Sequence[Unit]) -> list[str]:
+    """For each unit, the text of the unit before it in the same article ("" for the first), by
+    offset: a file whose units are not in reading order still gets each unit's real neighbour."""
+    out = [""] * len(units)
+    for idx in _article_order(units):
         for before, i in zip(idx, idx[1:]):
             out[i] = units[before].text
     return out
 
 
-def encoded_rows(units: Sequence[Unit], tokenize) -> list[dict]:
+CONTEXT_JOIN = " | "  # between the pieces of a two-piece context; plain text, no model's special token
+
+
+def context_texts(units: Sequence[Unit], mode: str) -> list[str] | None:
+    """The second segment each unit is encoded with, by ``model.context``:
+
+    ``none``: no second segment (None); ``previous``: the unit before it; ``around``: the unit
+    before and the unit after it; ``lead``: the unit before it and the article's first unit (its
+    headline or opening sentence, where a piece usually states its position).
+    """
+    if mode == "none":
+        return None
+    if mode not in ("previous", "around", "lead"):
+        raise ValueError(f"unknown context mode {mode!r}")
+    out = [""] * len(units)
+    for idx in _article_order(units):
+        for k, i in enumerate(idx):
+            prev = units[idx[k - 1]].text if k > 0 else ""
+            if mode == "previous":
+                pieces = [prev]
+            elif mode == "around":
+                pieces = [prev, units[idx[k + 1]].text if k + 1 < len(idx) else ""]
+            else:  # the lead first; the second unit already has it as its previous one
+                pieces = [units[idx[0]].text if k > 1 else "", prev]
+            out[i] = CONTEXT_JOIN.join(p for p in pieces if p)
+    return out
+
+
+def encoded_rows(units: Sequence[Unit], tokenize, context: str = "none") -> list[dict]:
     """One training row per unit: what ``tokenize(texts, contexts)`` returns for it (input ids,
-    attention mask, ...) plus its float ``labels`` vector. ``contexts`` are the previous units of
-    the article (``previous_texts``). A plain list is all the ``Trainer`` needs; no Arrow tables,
+    attention mask, ...) plus its float ``labels`` vector. ``contexts`` are the units' context
+    texts for ``context`` (``context_texts``; None for ``none``). A plain list is all the ``Trainer`` needs; no Arrow tables,
     so no on-disk cache that a rewritten file could make stale."""
     units = list(units)
-    enc = tokenize([u.text for u in units], previous_texts(units))
+    enc = tokenize([u.text for u in units], context_texts(units, context))
     keys = list(enc.keys())
     return [{**{k: enc[k][i] for k in keys}, "labels": labels_to_vector(u.labels)} for i, u in enumerate(units)]
 

@@ -132,8 +132,13 @@ class Labeller:
     # -- tokenisation -------------------------------------------------------------------------
 
     @property
+    def context(self) -> str:
+        """How the model reads a unit's neighbours (``model.context``: none, previous, around, lead)."""
+        return self.manifest.config.get("model", {}).get("context", "none")
+
+    @property
     def uses_context(self) -> bool:
-        return self.manifest.config.get("model", {}).get("context", "none") == "previous"
+        return self.context != "none"
 
     def _encode(self, items: Sequence) -> list[tuple[list[int], list[int]]]:
         """(ids, type_ids) per item; an item is a text, or a (text, context) pair."""
@@ -176,15 +181,15 @@ class Labeller:
 
     def score_units(self, units: Sequence) -> np.ndarray:
         """Probabilities for units of articles (in article order), with context if the model uses it."""
-        from .data import previous_texts
+        from .data import context_texts
 
-        texts = [u.text for u in units]
-        return self.predict_proba(texts, previous_texts(units) if self.uses_context else None)
+        return self.predict_proba([u.text for u in units], context_texts(units, self.context))
 
     def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
         """Probabilities, one row per text, columns in ``manifest.labels`` order.
 
-        A model trained with context needs ``contexts`` (the previous unit of each text, or "").
+        A model trained with context needs ``contexts`` (each text's context as
+        ``data.context_texts`` builds it: the previous unit for ``previous``, or "").
         """
         if len(texts) == 0:
             return np.zeros((0, len(self.manifest.labels)), dtype=np.float32)

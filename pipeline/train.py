@@ -284,11 +284,10 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
         raise ConfigError(f"{cfg.source}: cannot load encoder {cfg.model.encoder!r} ({err})") from None
 
     def tokenize(texts, contexts):
-        pair = contexts if cfg.model.context == "previous" else None
-        return tokenizer(texts, pair, truncation=True, max_length=cfg.model.max_length)
+        return tokenizer(texts, contexts, truncation=True, max_length=cfg.model.max_length)
 
-    train_ds = encoded_rows(train_units, tokenize)
-    dev_ds = encoded_rows(dev_units, tokenize)
+    train_ds = encoded_rows(train_units, tokenize, cfg.model.context)
+    dev_ds = encoded_rows(dev_units, tokenize, cfg.model.context)
     y_train = label_matrix(train_units)
     weight = torch.tensor(
         pos_weights(y_train, tc.max_pos_weight) if tc.pos_weight == "auto" else np.ones(len(LABELS)),

@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.config import Config
 from pipeline.cv import fold_split, summarise
-from pipeline.data import label_matrix, load_units, previous_texts
+from pipeline.data import context_texts, label_matrix, load_units
 from pipeline.evaluate import score
 from pipeline.metrics import best_thresholds
 from pipeline.modeling import TFIDF_BLEND_FILE, Manifest, mix
@@ -41,7 +41,7 @@ def fold_probs(cfg, model_dir: Path, tr, dev, test) -> dict[str, np.ndarray]:
     labeller = Labeller(model_dir, precision="fp32")  # as training scored dev and `cv` scores test
     out = {}
     for part, units in (("dev", dev), ("test", test)):
-        contexts = previous_texts(units) if labeller.uses_context else None
+        contexts = context_texts(units, labeller.context)
         out[f"{part}_transformer"] = labeller._transformer_proba([u.text for u in units], contexts)
     with tempfile.TemporaryDirectory() as tmp:
         out["dev_tfidf"], _ = _fit_tfidf(cfg, tr, dev, Path(tmp), TFIDF_BLEND_FILE)

@@ -93,3 +93,16 @@ def test_each_unit_gets_its_articles_previous_unit_whatever_the_file_order():
     assert previous_texts(ordered) == ["", "a0", "", "a1", "b0"]
     shuffled = [ordered[i] for i in (4, 3, 0, 2, 1)]
     assert previous_texts(shuffled) == ["b0", "a1", "", "", "a0"]
+
+
+def test_context_texts_by_mode():
+    from pipeline.data import CONTEXT_JOIN, context_texts
+
+    units = [Unit(doc_id=d, unit_id=f"{d}:{i}", start=10 * i, end=10 * i + 2, text=f"{d}{i}")
+             for d, n in (("a", 4), ("b", 1)) for i in range(n)]
+    shuffled = [units[k] for k in (4, 2, 0, 3, 1)]  # offsets, not file order, give the neighbours
+    assert context_texts(units, "none") is None
+    assert context_texts(shuffled, "previous") == ["", "a1", "", "a2", "a0"]
+    j = CONTEXT_JOIN
+    assert context_texts(units, "around") == [f"a1", f"a0{j}a2", f"a1{j}a3", "a2", ""]
+    assert context_texts(units, "lead") == ["", "a0", f"a0{j}a1", f"a0{j}a2", ""]

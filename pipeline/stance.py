@@ -1,0 +1,87 @@
+"""An article's stance on state and local immigration enforcement, read off its labelled units.
+
+The codebook's `pro-enforcement` is a stance (a unit argues for enforcement) and
+`civil-liberties` is the consideration most pieces against enforcement argue from, so the
+balance between them,
+
+    balance = (pro - civ) / (pro + civ)     (units with each label; from -1 to +1)
+
+places an article: `pro` above +STANCE_MARGIN, `against` below -STANCE_MARGIN, `mixed` in
+between or when no unit carries either label. `fiscal` and `federalism` are argued on both sides
+and do not count. The margin was chosen on the synthetic corpus's gold units and stance labels
+(`data/synthetic/stance.tsv`), never on real articles: see docs/RESULTS.md, "Article stance".
+
+The same definitions as the real development set's `articles.tsv`: `pro` = for stronger
+enforcement or state/local cooperation with ICE, `against` = against it or for sanctuary or
+limiting policies, `mixed` = no clear direction.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from .errors import InputError
+
+STANCES = ("pro", "against", "mixed")
+PRO, CIV = "pro-enforcement", "civil-liberties"
+# With the gold units of the synthetic corpus, margins 0 / 0.2 / 0.34 / 0.5 put 85% / 82% / 75% / 58%
+# of its articles in their labelled stance; 0 would call `mixed` only on an exact tie, which
+# predicted labels (noisier than gold) almost never give, so the next step up is kept.
+STANCE_MARGIN = 0.2
+
+
+def stance_balance(label_sets: Iterable[Sequence[str]]) -> float | None:
+    """(pro - civ) / (pro + civ) over an article's units; None when neither label occurs."""
+    pro = civ = 0
+    for labels in label_sets:
+        pro += PRO in labels
+        civ += CIV in labels
+    return (pro - civ) / (pro + civ) if pro + civ else None
+
+
+def stance_from_balance(balance: float | None, margin: float = STANCE_MARGIN) -> str:
+    if balance is None or -margin <= balance <= margin:
+        return "mixed"
+    return "pro" if balance > 0 else "against"
+
+
+def article_stance(label_sets: Iterable[Sequence[str]], margin: float = STANCE_MARGIN) -> str:
+    """`pro`, `against` or `mixed` for an article, from its units' label sets."""
+    return stance_from_balance(stance_balance(label_sets), margin)
+
+
+def read_stances(path: Path) -> dict[str, str]:
+    """A ``doc_id``/``stance`` TSV (such as a real-dev ``articles.tsv``), checked."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read stance labels ({err})") from None
+    out = {}
+    for lineno, row in enumerate(rows, start=2):
+        if "doc_id" not in row or "stance" not in row:
+            raise InputError(f"{path}: needs doc_id and stance columns")
+        if row["stance"] not in STANCES:
+            raise InputError(f"{path}:{lineno}: stance {row['stance']!r} is not one of {', '.join(STANCES)}")
+        out[row["doc_id"]] = row["stance"]
+    return out
+
+
+def stance_accuracy(predicted: Mapping[str, str], gold: Mapping[str, str]) -> dict[str, float]:
+    """How predicted stances compare with gold ones on the articles both name.
+
+    ``one_sided_right``: share of gold `pro`/`against` articles given that stance (the issue's
+    measure); ``wrong_sign``: share of them given the opposite one; ``accuracy``: all three classes.
+    """
+    docs = [d for d in gold if d in predicted]
+    one = [d for d in docs if gold[d] != "mixed"]
+    right = sum(predicted[d] == gold[d] for d in one)
+    wrong = sum(predicted[d] not in (gold[d], "mixed") for d in one)
+    return {"n_articles": float(len(docs)), "n_one_sided": float(len(one)),
+            "accuracy": sum(predicted[d] == gold[d] for d in docs) / len(docs) if docs else float("nan"),
+            "one_sided_right": right / len(one) if one else float("nan"),
+            "one_sided_right_n": float(right), "wrong_sign": wrong / len(one) if one else float("nan"),
+            "wrong_sign_n": float(wrong)}
