@@ -43,11 +43,13 @@ _NAV_LINE = re.compile(
       | (?:share|email|print|tweet|like|save|copy\ link|share\ (?:this|on\ \w+|via\ \w+|article|story))
         (?:\s*[|/·•]\s*(?:share|email|print|tweet|like|save|facebook|twitter|linkedin|reddit|copy\ link))*
       | advertisement|sponsored(?:\ content)?|promoted|supported\ by
-      | comments?(?:\s*\(\d+\))?|\d+\s+comments?|view\ comments|show\ comments|leave\ a\ (?:comment|reply)
+      | comments?(?:\s*\(\d+\))?|(?:\d+|no)\s+comments?|view\ comments|show\ comments|leave\ a\ (?:comment|reply)
+      | cancel\ reply|\(?\s*log\ (?:in|out)(?:\s*/\s*change\s*\)?)?
       | subscribe\b.*|sign\ up\b.*|join\ (?:the\ conversation|us)\b.*|follow\ (?:us|me)\b.*
-      | (?:get\ )?(?:our|the)\ (?:daily|weekly|morning|evening)?\s*(?:newsletter|briefing)\b.*
+      | follow\ (?:the|our)\ (?:[\w-]+\ ){0,3}(?:on|at)\ (?:twitter|facebook|instagram|x|linkedin|threads|bluesky)\b.*
+      | (?:(?:get|receive)\ )?(?:our|the)\ (?:[\w-]+\ ){0,3}(?:newsletter|briefing)\b.*
       | (?:more\ from|most\ (?:read|popular)|trending|recommended|top\ stories|you\ may\ also\ like|around\ the\ web)\b.*
-      | skip\ to\ (?:main\ )?content|back\ to\ top|menu|search|home|loading\.*|close
+      | skip\ to\ (?:main\ )?content|(?:[▲↑^]\s*)?(?:back|return)\ to\ top|menu|search|home|loading\.*|close
       | (?:«\s*)?(?:previous|next|older|newer)\ (?:post|article|story|page|entry)\b.*
       | like\ this:?.*|\d+\ (?:bloggers?|people)\ like\ this\.?
       | (?:to\ the\ editor|dear\ editor|dear\ sirs?(?:\ or\ madam)?|letters?\ to\ the\ editor)
@@ -64,7 +66,7 @@ _NAV_PREFIX = re.compile(
     r"|^(?:a|an|the|our)\s+(?:[\w'’-]+\s+){0,2}(?:blog|newsletter|podcast|column|magazine|website|site)\s+"
     r"(?:about|on|for|from|of|by|covering)\b"
     r"|^special\ to\ (?:the\ )?[A-Z]"
-    r"|^re:\s"  # a letter's reference to the article it answers
+    r"|^re:\s|^re\s+[\"“'‘]"  # a letter's reference to the article it answers: 'Re: ...', 'Re "Headline," ...'
     r"|^share(?:\ (?:this|on|via)\b[\w\ ]*)?\s*:",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -77,9 +79,9 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = rf"(?:\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]\d{{1,2}}:\d{{2}}(?::\d{{2}})?Z?)?|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}})"
 # A line that is only a date or a "Posted/Updated ..." stamp, with an optional time.
 _DATELINE = re.compile(
-    rf"^(?:(?:posted|published|updated|last\ updated|date|dated|first\ published)\b[\s:]*(?:on\s+)?)?"
+    rf"^(?:(?:posted|published|updated|last\ updated|last\ modified|modified|date|dated|first\ published)\b[\s:]*(?:on\s+)?)?"
     rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
-    rf"(?:{_DATE})?[\s,|at]*(?:\d{{1,2}}(?::\d{{2}})?\s*(?:a\.m\.|p\.m\.|am|pm)?(?:\s*[A-Z]{{2,4}})?)?\s*\.?$",
+    rf"(?:{_DATE})?(?:,?\s+(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b)?[\s,|at]*(?:\d{{1,2}}(?::\d{{2}})?\s*(?:a\.m\.|p\.m\.|am|pm)?(?:\s*[A-Z]{{2,4}})?)?\s*\.?$",
     re.IGNORECASE | re.VERBOSE,
 )
 # A metadata prefix at the start of a line that goes on with body text: "date 2011-11-18 On ...".
@@ -87,15 +89,26 @@ _META_PREFIX = re.compile(
     rf"^\s*(?:date|posted|published|updated)\s*:?\s*{_DATE}\s+", re.IGNORECASE | re.VERBOSE
 )
 # The place line under a letter's signature: "Hustleville, Ala." or "Reno, NV".
-_SIGNOFF_PLACE = re.compile(r"^[A-Z][\w.'’ -]{1,40},\s*(?:[A-Z][a-z]{1,5}\.|[A-Z]{2})$")
+_SIGNOFF_PLACE = re.compile(
+    r"^[A-Z][\w.'’ -]{1,40},\s*(?:[A-Z][a-z]{1,5}\.|[A-Z]{2})$"
+    rf"|^[A-Z][\w.'’ -]{{1,30}},\s*(?i:{_MONTH})\s+\d{{1,2}}$"  # a letter's place and date: "Port Adair, Jan. 17"
+)
 # A signature under a letter: "— Angela Reyes, Linwood"
 _NAME = r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3}"
 _SIGNATURE = re.compile(
     rf"^[—–-]{{1,2}}\s*{_NAME}(?:,\s*[^.!?]{{1,50}})?$"  # "— Angela Reyes, Linwood"
-    rf"|^{_NAME},\s*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,3}}$"  # "Ruth A. Delacroix, Carver Springs"
+    rf"|^{_NAME},\s*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,3}}(?:,\s*(?:[A-Z]{{2}}|[A-Z][a-z]{{1,5}}\.))?$"  # "Ruth A. Delacroix, Carver Springs[, NV]"
 )
 # Separators between the pieces of a furniture line: "Published ... | Updated ...".
 _PIECES = re.compile(r"\s+[|·•«»/›>]\s+|\s+[—–]\s+|\s{3,}")
+# A section tag and a colon in front of a headline: "Letter: Sanctuary vote was a slap in the face".
+# What follows the tag is judged as a headline of its own: a claim keeps the whole line as a unit (tag
+# included, as the corpus's hand segmentation does), a bare title ("Letter: Detainers") goes.
+_TAG_PREFIX = re.compile(
+    r"^\s*(?:letters?(?:\ to\ the\ editor)?|opinion|editorial|commentary|op-ed|column|guest\ column|"
+    r"viewpoint|my\ turn|your\ turn|readers?\ respond)\s*:\s+(?=\S)",  # ":" only: "OPINION | Courts" is a section
+    re.IGNORECASE | re.VERBOSE,
+)
 # Markdown block markers that belong to the format, not the sentence.
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?=\S))")
 # A bare title names a topic or a piece rather than making a claim.
@@ -150,7 +163,8 @@ _MASTHEAD_PIECE = re.compile(
 _CALL_TO_ACTION = re.compile(
     r"^(?:submit|download|subscribe|watch|listen|view|click|tap|follow|sign\s+up|print|email|share|read|"
     r"support|donate|contact)\b", re.IGNORECASE)
-_STAMP = re.compile(r"^(?:posted|published|updated|last\ updated|first\ published)\b(?=.*\d)", re.IGNORECASE)
+_STAMP = re.compile(r"^(?:posted|published|updated|last\ updated|last\ modified|first\ published)\b(?=.*\d)",
+                    re.IGNORECASE)
 
 
 def _is_furniture(s: str) -> bool:
@@ -237,6 +251,9 @@ _NOTICE = re.compile(
     r"|contributors control their own work|flag this entry as abusive|send us an email"
     r"|the views expressed (?:here|in this)|do not necessarily (?:reflect|represent) the views"
     r"|all rights reserved|this material may not be published|^©|^copyright\b"
+    r"|(?:material|article|content|story) may not be (?:re-?)?(?:published|reproduced|redistributed|broadcast)"
+    r"|you are commenting using your|fill in your details below|notify me of (?:new|follow-?up)"
+    r"|^reader comments (?:posted|submitted)|comments (?:are|have been) closed"
     r"|letters? (?:may|will|are) be edited|^send (?:yours|your letters?|letters)\b"
     r"|[\w.+-]+@[\w-]+\.[a-z]{2,}",  # a contact line: an e-mail address
     re.IGNORECASE,
@@ -367,17 +384,21 @@ def segment_spans(text: str, splitter: str = "blingfire") -> list[Span]:
     spans: list[Span] = []
     for line_start, line_end in _lines(text):
         line = text[line_start:line_end]
-        if is_boilerplate_line(line):
+        tag = _TAG_PREFIX.match(line)
+        headline = tag and _words(line[tag.end():]) > 3 and not is_boilerplate_line(line[tag.end():])
+        if not headline and is_boilerplate_line(line):
             continue
         offset = 0
         m = _META_PREFIX.match(line) or _MARKDOWN_PREFIX.match(line)
         if m:
             offset = m.end()
         body = line[offset:]
-        if is_boilerplate_line(body):
+        if not headline and is_boilerplate_line(body):
             continue
         for s, e in _repair(body, split(body)):
             sentence = body[s:e]
+            if not any(c.isalpha() for c in sentence):
+                continue  # a list marker or a stray number ("1.", "2)", "***") says nothing
             if _NOTICE.search(sentence) or _NAV_LINE.match(sentence):
                 # Platform notices, and furniture glued to the end of a paragraph ("... Read More").
                 continue

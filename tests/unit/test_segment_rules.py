@@ -252,3 +252,51 @@ def test_a_capitalised_word_can_end_a_sentence_but_a_state_abbreviation_does_not
 def test_a_descriptive_title_with_a_claim_after_its_colon_is_kept():
     title = "A sheriff's view of the new program: better, not yet good enough"
     assert units(f"{title}\n\nThe program grew fast.")[0] == title
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Follow the Editorial Board on Twitter @ourpaper and Facebook",
+        "Get our weekly Viewpoints newsletter",
+        "Sign up for the morning briefing",
+        "No comments:",
+        "Log Out /  Change )",
+        "Cancel reply",
+        "▲ Return to Top",
+        "Last Modified: Tuesday, March 3, 2015 at 6:12 p.m.",
+        "May 4, 2012 Friday",
+        "Re \"County should end jail deal,\" Feb. 2 editorial:",
+        "Dana Whitfield, Marble Falls, TX",
+        "Cedar Hollow, Aug. 9",
+    ],
+)
+def test_web_page_furniture_lines_are_dropped(line):
+    text = f"{line}\nThe county should stop renting jail beds to ICE."
+    assert units(text) == ["The county should stop renting jail beds to ICE."]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "You are commenting using your WordPress.com account.",
+        "Fill in your details below or click an icon to log in:",
+        "Notify me of new comments via email.",
+        "Reader comments posted to this story may be printed in the weekend edition.",
+        "This article may not be reproduced without permission.",
+    ],
+)
+def test_comment_widget_and_reprint_notices_are_dropped(sentence):
+    text = f"The county should stop renting jail beds to ICE.\n{sentence}"
+    assert units(text) == ["The county should stop renting jail beds to ICE."]
+
+
+def test_list_markers_are_not_units():
+    text = "1.\nThe holds cost the county money.\n2)\nThe holds cost the county trust."
+    assert units(text) == ["The holds cost the county money.", "The holds cost the county trust."]
+
+
+def test_a_claim_headline_after_a_section_tag_is_a_unit():
+    text = ("Letter: The sheriff is right to honor every detainer\nLetter: Detainers\n"
+            "OPINION | Criminal Justice and County Budgets\nBody.")
+    assert units(text) == ["Letter: The sheriff is right to honor every detainer", "Body."]
