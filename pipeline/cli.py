@@ -344,8 +344,13 @@ def train(
             _log_evaluation(tracker, ev, run_dir, "eval")
             metrics |= {f"eval_{k}": v for k, v in ev.metrics.items()}
             console.print(_metrics_table(f"held-out evaluation: {cfg.data.eval}", ev.metrics))
+            from .card import card_counts, write_card
+
+            write_card(result.model_dir, result.manifest, cfg.name, **card_counts(tr, dev), held_out=ev.metrics,
+                       held_out_name=cfg.data.eval.name)
         else:
             console.print(_metrics_table("dev articles", result.dev_metrics))
+        tracker.log_artifact(result.model_dir / "README.md")  # the model card
         registered = log_model(tracker, result.model_dir, cfg.tracking, metrics)
     console.print(f"model: [bold]{result.model_dir}[/]")
     if registered.get("version"):

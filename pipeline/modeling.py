@@ -3,10 +3,12 @@
 A model directory is self-describing: ``argmine.json`` names its kind (``transformer`` or
 ``tfidf``), the labels in head order, the per-label thresholds, the resolved config and the digest
 of the data it was trained on. A transformer directory also holds the Hugging Face config (with
-``id2label``), safetensors weights and the tokenizer; a tf-idf directory holds ``model.joblib``.
+``id2label``, the per-label thresholds and the context rule), safetensors weights and the tokenizer;
+a tf-idf directory holds ``tfidf-model.json`` and ``.safetensors`` (``pipeline/tfidf.py``).
 A transformer blended with a tf-idf model (``tfidf_blend`` > 0 in the manifest: one weight, or
-one per label) also holds that model as ``tfidf-blend.joblib``; its probabilities are mixed in
-with that weight.
+one per label) also holds that model as ``tfidf-blend.json`` and ``.safetensors``; its
+probabilities are mixed in with that weight. ``README.md`` is the model card. No file in a model
+directory is a pickle, and loading refuses a directory that holds one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from .schema import LABELS, atomic_write
 
 MANIFEST = "argmine.json"
 PACKAGED_ENCODER = "all-MiniLM-L6-v2"
-TFIDF_BLEND_FILE = "tfidf-blend.joblib"
+TFIDF_MODEL = "tfidf-model"  # the tf-idf baseline: tfidf-model.json + tfidf-model.safetensors
+TFIDF_BLEND = "tfidf-blend"  # the tf-idf model mixed into a transformer
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".bin")  # never loaded: a pickle runs code
 
 
 MPNET_ENCODER = "all-mpnet-base-v2"
@@ -152,6 +156,8 @@ class Manifest:
     # weight of the tf-idf model mixed into a transformer's probabilities: one for every label, or
     # a weight per label
     tfidf_blend: float | dict[str, float] = 0.0
+    # versions of the libraries it was trained with (argmine, torch, transformers, scikit-learn, ...)
+    versions: dict[str, str] = field(default_factory=dict)
 
     def threshold_list(self) -> list[float]:
         return [self.thresholds[label] for label in self.labels]
@@ -183,6 +189,21 @@ class Manifest:
         if isinstance(manifest.tfidf_blend, dict) and set(manifest.tfidf_blend) != set(LABELS):
             raise ModelError(f"{path}: tfidf_blend names labels {sorted(manifest.tfidf_blend)}, not the codebook's")
         return manifest
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a model is trained with, recorded in its manifest and card."""
+    from importlib import metadata
+
+    from . import __version__
+
+    out = {"argmine": __version__}
+    for dist in ("torch", "transformers", "tokenizers", "scikit-learn", "safetensors"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
 
 
 def mix(probs: np.ndarray, tfidf_probs: np.ndarray, weight: float | dict[str, float]) -> np.ndarray:

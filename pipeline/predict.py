@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .modeling import MANIFEST, TFIDF_BLEND_FILE, Manifest, mix
+from .modeling import MANIFEST, PICKLE_SUFFIXES, TFIDF_BLEND, TFIDF_MODEL, Manifest, mix
+from .tfidf import TfidfLogit
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -71,10 +72,12 @@ class Labeller:
         self.backend = backend
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        pickles = sorted(p.name for p in self.model_dir.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelError(f"{self.model_dir}: holds {', '.join(pickles)}; a model folder holds no pickles "
+                             "(they run code when loaded). Retrain it with this version of argmine")
         if self.manifest.kind == "tfidf":
-            import joblib
-
-            self._sk = joblib.load(self.model_dir / "model.joblib")
+            self._sk = TfidfLogit.load(self.model_dir, TFIDF_MODEL)
             self.device = "cpu"
             return
         from transformers import AutoTokenizer
@@ -101,12 +104,7 @@ class Labeller:
             self._ort = onnx_session(self.model_dir, quantized=backend == "onnx-int8")
         self._blend = None
         if any(self.manifest.blend_weights()):
-            import joblib
-
-            path = self.model_dir / TFIDF_BLEND_FILE
-            if not path.is_file():
-                raise ModelError(f"{self.model_dir}: the manifest blends in a tf-idf model, but {path.name} is missing")
-            self._blend = joblib.load(path)
+            self._blend = TfidfLogit.load(self.model_dir, TFIDF_BLEND)
 
     def _init_torch(self, device: str, precision: str) -> None:
         import torch

@@ -28,7 +28,9 @@ from .config import Config
 from .data import encoded_rows, label_matrix
 from .errors import ConfigError
 from .metrics import best_thresholds, multilabel_metrics
-from .modeling import TFIDF_BLEND_FILE, Manifest, mix, resolve_encoder
+from .card import add_to_hf_config, card_counts, write_card
+from .modeling import TFIDF_BLEND, TFIDF_MODEL, Manifest, library_versions, mix, resolve_encoder
+from .tfidf import TfidfLogit
 from .schema import LABELS, Unit, atomic_write, default_mode
 from .tracker import Tracker
 
@@ -59,7 +61,13 @@ def pos_weights(y: np.ndarray, cap: float) -> np.ndarray:
 
 
 def _install(staging: Path, out_dir: Path) -> None:
-    """Move a finished model directory into place; the old one goes only once the new one is there."""
+    """Move a finished model directory into place; the old one goes only once the new one is there.
+
+    Its files and folders get the modes the user's umask gives (libraries that write through
+    temporary files, safetensors among them, leave them private)."""
+    file_mode, dir_mode = default_mode(0o666), default_mode(0o777)
+    for path in staging.rglob("*"):
+        path.chmod(dir_mode if path.is_dir() else file_mode)
     old = out_dir.with_name(out_dir.name + ".old")
     if old.exists():
         shutil.rmtree(old)
@@ -110,8 +118,12 @@ def train_model(
             config=cfg.model_dump(mode="json"),
             dev_metrics=multilabel_metrics(y_dev, probs, thresholds),
             tfidf_blend=blend,
+            versions=library_versions(),
         )
         manifest.save(staging)
+        if cfg.model.kind == "transformer":
+            add_to_hf_config(staging, manifest)
+        write_card(staging, manifest, cfg.name, **card_counts(train_units, dev_units))
         _install(staging, out_dir)
     finally:
         if staging.exists():
@@ -122,29 +134,14 @@ def train_model(
 # -- tf-idf baseline -------------------------------------------------------------------------------
 
 
-def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path, filename: str = "model.joblib"):
-    import joblib
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.pipeline import Pipeline
-
+def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path, name: str = TFIDF_MODEL):
     missing = _labels_without_positives(train_units)
     if missing:
         raise ConfigError(f"the training split has no positives for {missing}")
-    y = label_matrix(train_units)
-    pipe = Pipeline(
-        [
-            ("tfidf", TfidfVectorizer(ngram_range=(1, cfg.train.ngram_max), sublinear_tf=True, min_df=2,
-                                      strip_accents="unicode")),
-            ("clf", OneVsRestClassifier(LogisticRegression(C=cfg.train.C, class_weight="balanced",
-                                                           max_iter=2000, random_state=cfg.train.seed))),
-        ]
-    )
-    pipe.fit([u.text for u in train_units], y.astype(int))
-    joblib.dump(pipe, out / filename)
-    probs = np.asarray(pipe.predict_proba([u.text for u in dev_units]), dtype=np.float32)
-    return probs, []
+    model = TfidfLogit.fit([u.text for u in train_units], label_matrix(train_units),
+                           C=cfg.train.C, ngram_max=cfg.train.ngram_max, seed=cfg.train.seed)
+    model.save(out, name)
+    return model.predict_proba([u.text for u in dev_units]), []
 
 
 def _labels_without_positives(units) -> list[str]:
@@ -201,7 +198,7 @@ def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: 
     if missing:
         log.warning("no tf-idf blend: the training split has no positives for %s", missing)
         return probs, 0.0
-    tfidf_probs, _ = _fit_tfidf(cfg, train_units, dev_units, out, TFIDF_BLEND_FILE)
+    tfidf_probs, _ = _fit_tfidf(cfg, train_units, dev_units, out, TFIDF_BLEND)
     weight, scores = choose_blend(cfg.model.tfidf_blend, y_dev, probs, tfidf_probs)
     per_label = weight if isinstance(weight, dict) else dict.fromkeys(LABELS, weight)
     single = {} if isinstance(weight, dict) else {"tfidf_blend": weight}
@@ -217,7 +214,8 @@ def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: 
     else:
         log.info("tf-idf blend weight %g (fixed by the config)", weight)
     if not any(per_label.values()):
-        (out / TFIDF_BLEND_FILE).unlink()
+        for suffix in (".json", ".safetensors"):
+            (out / f"{TFIDF_BLEND}{suffix}").unlink()
         return probs, 0.0
     return mix(probs, tfidf_probs, weight), weight
 
@@ -398,5 +396,6 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
     trainer.train(resume_from_checkpoint=last)
     logits = trainer.predict(dev_ds).predictions
     trainer.save_model(str(out))
+    (out / "training_args.bin").unlink(missing_ok=True)  # a pickle, and nothing a user of the model needs
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32), history

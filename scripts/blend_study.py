@@ -20,7 +20,6 @@ import json
 import tempfile
 from pathlib import Path
 
-import joblib
 import numpy as np
 
 from pipeline.config import Config
@@ -28,9 +27,10 @@ from pipeline.cv import fold_split, summarise
 from pipeline.data import context_texts, label_matrix, load_units
 from pipeline.evaluate import score
 from pipeline.metrics import best_thresholds
-from pipeline.modeling import TFIDF_BLEND_FILE, Manifest, mix
+from pipeline.modeling import TFIDF_BLEND, Manifest, mix
 from pipeline.predict import Labeller
 from pipeline.schema import LABELS, atomic_write
+from pipeline.tfidf import TfidfLogit
 from pipeline.train import _fit_tfidf, best_weight, choose_blend, dev_metrics_by_weight
 
 SHORT = {"pro-enforcement": "pro", "civil-liberties": "civ", "fiscal": "fis", "federalism": "fed"}
@@ -44,8 +44,8 @@ def fold_probs(cfg, model_dir: Path, tr, dev, test) -> dict[str, np.ndarray]:
         contexts = context_texts(units, labeller.context)
         out[f"{part}_transformer"] = labeller._transformer_proba([u.text for u in units], contexts)
     with tempfile.TemporaryDirectory() as tmp:
-        out["dev_tfidf"], _ = _fit_tfidf(cfg, tr, dev, Path(tmp), TFIDF_BLEND_FILE)
-        tfidf = joblib.load(Path(tmp) / TFIDF_BLEND_FILE)
+        out["dev_tfidf"], _ = _fit_tfidf(cfg, tr, dev, Path(tmp), TFIDF_BLEND)
+        tfidf = TfidfLogit.load(Path(tmp), TFIDF_BLEND)
         out["test_tfidf"] = np.asarray(tfidf.predict_proba([u.text for u in test]), dtype=np.float32)
     return out
 

@@ -126,7 +126,7 @@ def test_baseline_trains_and_evaluates_through_the_same_commands(tmp_path, gold_
     invoke("train", "-c", ROOT / "configs/baseline.yaml", "--set", f"data.train=[{gold_split['train']}]",
            "--set", f"data.eval={gold_split['eval']}", "--set", f"output_dir={out}",
            "--set", "data.dev_fraction=0.34", "--set", "tracking.registered_model=argmine-smoke-tfidf")
-    assert (out / "model.joblib").is_file()
+    assert (out / "tfidf-model.safetensors").is_file() and (out / "tfidf-model.json").is_file()
     assert json.loads((out / "argmine.json").read_text())["kind"] == "tfidf"
     invoke("evaluate", "--model", out, "--gold", gold_split["eval"], "--out", tmp_path / "ev", "--no-track")
     assert (tmp_path / "ev" / "eval_metrics.json").is_file()
@@ -238,12 +238,11 @@ def test_a_model_trained_with_context_scores_units_with_their_previous_unit(tmp_
 
 
 def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_path, tiny_encoder, gold_split):
-    import joblib
-
     from pipeline.config import load_config
     from pipeline.data import load_units, split_by_article
-    from pipeline.modeling import TFIDF_BLEND_FILE
+    from pipeline.modeling import TFIDF_BLEND
     from pipeline.predict import Labeller
+    from pipeline.tfidf import TfidfLogit
     from pipeline.train import train_model
 
     units = load_units([gold_split["train"]])
@@ -255,7 +254,7 @@ def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_pa
     labeller = Labeller(result.model_dir, precision="fp32")
     mixed = labeller.score_units(dev)
     np.testing.assert_allclose(mixed, result.dev_probs, atol=1e-4)  # thresholds were chosen on these
-    tfidf = joblib.load(result.model_dir / TFIDF_BLEND_FILE).predict_proba([u.text for u in dev])
+    tfidf = TfidfLogit.load(result.model_dir, TFIDF_BLEND).predict_proba([u.text for u in dev])
     np.testing.assert_allclose(mixed, 0.5 * labeller._transformer_proba([u.text for u in dev], None) + 0.5 * tfidf,
                                atol=1e-5)
 
@@ -263,7 +262,7 @@ def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_pa
     cfg.output_dir = tmp_path / "auto"
     auto = train_model(cfg, tr, dev)
     assert auto.manifest.tfidf_blend in (0.0, 0.25, 0.5, 0.75)
-    assert (auto.model_dir / TFIDF_BLEND_FILE).is_file() == (auto.manifest.tfidf_blend > 0)
+    assert (auto.model_dir / f"{TFIDF_BLEND}.safetensors").is_file() == (auto.manifest.tfidf_blend > 0)
 
     cfg.model.tfidf_blend = "per-label"
     cfg.output_dir = tmp_path / "per-label"
@@ -273,7 +272,7 @@ def test_a_tfidf_blend_is_saved_with_the_model_and_mixed_into_every_score(tmp_pa
     assert len(set(weights.values())) > 1  # this split's labels choose different weights
     labeller = Labeller(per_label.model_dir, precision="fp32")
     w = np.array([weights[label] for label in LABELS])
-    tfidf = joblib.load(per_label.model_dir / TFIDF_BLEND_FILE).predict_proba([u.text for u in dev])
+    tfidf = TfidfLogit.load(per_label.model_dir, TFIDF_BLEND).predict_proba([u.text for u in dev])
     expected = (1 - w) * labeller._transformer_proba([u.text for u in dev], None) + w * tfidf
     np.testing.assert_allclose(labeller.score_units(dev), expected, atol=1e-5)
     np.testing.assert_allclose(labeller.score_units(dev), per_label.dev_probs, atol=1e-4)
@@ -283,7 +282,7 @@ def test_a_blend_is_skipped_with_a_warning_when_a_label_has_no_training_positive
                                                                                   gold_split, caplog):
     from pipeline.config import load_config
     from pipeline.data import load_units, split_by_article
-    from pipeline.modeling import TFIDF_BLEND_FILE
+    from pipeline.modeling import TFIDF_BLEND
     from pipeline.train import train_model
 
     units = load_units([gold_split["train"]])
@@ -294,7 +293,7 @@ def test_a_blend_is_skipped_with_a_warning_when_a_label_has_no_training_positive
     with caplog.at_level("WARNING", logger="pipeline.train"):
         result = train_model(cfg, tr, dev)
     assert result.manifest.tfidf_blend == 0.0
-    assert not (result.model_dir / TFIDF_BLEND_FILE).exists()
+    assert not list(result.model_dir.glob(f"{TFIDF_BLEND}.*"))
     assert "no positives for ['fiscal']" in caplog.text
 
 
@@ -327,3 +326,42 @@ def test_a_terminated_command_ends_its_runs_as_killed_not_running(tmp_path, mlfl
     runs = client.search_runs([client.get_experiment_by_name("argmine-kill").experiment_id])
     assert sorted((r.info.run_name, r.info.status) for r in runs) == [("cv", "KILLED"), ("fold-0", "KILLED")]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_the_model_card_snippet_reproduces_the_labeller_and_the_folder_holds_no_pickle(tmp_path, tiny_encoder,
+                                                                                       gold_split):
+    """Plain transformers (and scikit-learn for the blend), following README.md, gives argmine's scores."""
+    import re
+
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.errors import ModelError
+    from pipeline.predict import Labeller
+    from pipeline.train import train_model
+
+    units = load_units([gold_split["train"]])
+    tr, dev = split_by_article(units, 0.34, 0)
+    for context in ("previous", "around"):
+        cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "model.tfidf_blend": 0.5,
+                                                        "model.context": context,
+                                                        "output_dir": str(tmp_path / context)})
+        model_dir = train_model(cfg, tr, dev).model_dir
+        names = {p.name for p in model_dir.iterdir()}
+        assert "README.md" in names and "training_args.bin" not in names
+        assert not [n for n in names if n.endswith((".joblib", ".pkl", ".bin"))]
+        config = json.loads((model_dir / "config.json").read_text())["argmine"]
+        assert config["labels"] == list(LABELS) and config["context"] == context and len(config["thresholds"]) == 4
+        card = (model_dir / "README.md").read_text()
+        code = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+        article = [u for u in dev if u.doc_id == dev[0].doc_id]
+        code = code.replace('model_dir = "."', f'model_dir = "{model_dir}"')
+        code = re.sub(r"^units = .*$", f"units = {[u.text for u in article]!r}", code, flags=re.M)
+        scope: dict = {}
+        exec(compile(code, "README.md", "exec"), scope)
+        labeller = Labeller(model_dir, precision="fp32")
+        np.testing.assert_allclose(scope["probs"], labeller.score_units(article), atol=1e-4)
+        assert scope["labels"] == labeller.decide(labeller.score_units(article))
+
+    (model_dir / "extra.joblib").write_bytes(b"not really")
+    with pytest.raises(ModelError, match="no pickles"):
+        Labeller(model_dir)
