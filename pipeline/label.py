@@ -25,6 +25,7 @@ from .predict import Labeller
 from .schema import LABELS, PredictedUnit, Unit, atomic_write, predicted_units
 from .segment import segment_document
 from .sources import Article, SourceError, iter_articles
+from .stance import stance_balance, stance_from_balance
 
 PARTS = ".parts"
 
@@ -61,18 +62,20 @@ def label_articles(
 
 
 def article_summary(article: Article, units: Sequence[PredictedUnit]) -> dict:
-    """One row of articles.csv: label shares, dominant label and the pro/civil-liberties balance."""
+    """One row of articles.csv: label shares, dominant label, the pro/civil-liberties balance and the
+    article's stance read off it (``pipeline.stance``)."""
     n = len(units)
     counts = {label: sum(label in u.labels for u in units) for label in LABELS}
     none = sum(not u.labels for u in units)
     dominant = max(LABELS, key=lambda lab: counts[lab]) if any(counts.values()) else "none"
-    pro, civ = counts["pro-enforcement"], counts["civil-liberties"]
     row = {"doc_id": article.doc_id, "source": article.source, "n_units": n}
     row |= {f"share_{label}": round(counts[label] / n, 4) if n else 0.0 for label in LABELS}
     row["share_none"] = round(none / n, 4) if n else 0.0
     row["dominant_label"] = dominant
     # +1: every stance unit argues for enforcement; -1: every one argues from civil liberties.
-    row["stance_balance"] = round((pro - civ) / (pro + civ), 4) if pro + civ else ""
+    balance = stance_balance(u.labels for u in units)
+    row["stance_balance"] = round(balance, 4) if balance is not None else ""
+    row["stance"] = stance_from_balance(balance)
     return row
 
 
@@ -200,7 +203,7 @@ def _assemble(parts: Path, out_dir: Path, errors: Sequence[SourceError], model_n
                 for line in src:
                     f.write(line)
     columns = ["doc_id", "source", "n_units", *(f"share_{lab}" for lab in LABELS), "share_none",
-               "dominant_label", "stance_balance"]
+               "dominant_label", "stance", "stance_balance"]
     with atomic_write(outputs["articles"]) as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

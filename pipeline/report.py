@@ -79,10 +79,12 @@ def _article_html(art: dict, units: list[PredictedUnit]) -> str:
         pieces.append(f'<span class="drop">{html.escape(text[pos:])}</span>')
     shares = {lab: art.get(f"share_{lab}", 0.0) for lab in LABELS} | {"none": art.get("share_none", 0.0)}
     balance = art.get("stance_balance", "")
+    stance = art.get("stance", "")
     return (
         f'<article id="{html.escape(art["doc_id"])}"><h2>{html.escape(art["doc_id"])}</h2>'
         f'<div class="meta">{html.escape(art.get("source", ""))} · {art["n_units"]} units · dominant: '
-        f'{html.escape(art["dominant_label"])} · stance balance: {balance if balance != "" else "n/a"}</div>'
+        f'{html.escape(art["dominant_label"])} · stance: <b>{html.escape(stance or "n/a")}</b> '
+        f'(balance {balance if balance != "" else "n/a"})</div>'
         f'<div class="profile">{_bars(shares)}</div><div class="text">{"".join(pieces)}</div></article>'
     )
 
@@ -107,7 +109,8 @@ def write_report(
             rows.append(
                 f'<tr><td><a href="#{d}">{d}</a></td><td>{art["n_units"]}</td>'
                 + "".join(f'<td>{art.get(f"share_{lab}", 0):.0%}</td>' for lab in LABELS)
-                + f'<td>{html.escape(art["dominant_label"])}</td><td>{art.get("stance_balance", "")}</td></tr>'
+                + f'<td>{html.escape(art["dominant_label"])}</td><td>{html.escape(art.get("stance", ""))}</td>'
+                + f'<td>{art.get("stance_balance", "")}</td></tr>'
             )
         shares = {k: v / n_units if n_units else 0.0 for k, v in totals.items()}
         legend = "".join(f'<span><i class="sw" style="background:{LIGHT[lab]};border:1px solid {COLORS[lab]}">'
@@ -124,7 +127,8 @@ def write_report(
             f"<h2>Label profile of the batch</h2><div class='profile'>{_bars(shares)}</div>"
             "<h2>Articles</h2><table><thead><tr><th>article</th><th>units</th>"
             + "".join(f"<th>{lab}</th>" for lab in LABELS)
-            + "<th>dominant</th><th>stance balance</th></tr></thead><tbody>"
+            + "<th>dominant</th><th title='pro, against or mixed: see docs/RESULTS.md'>stance</th>"
+            + "<th title='(pro-enforcement - civil-liberties) / (both), over units'>stance balance</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>"
         )
         body.seek(0)

@@ -66,8 +66,12 @@ def test_label_writes_units_articles_and_a_self_contained_report(tmp_path, model
         assert list(u.scores) == list(LABELS)
     rows = list(csv.DictReader((out / "articles.csv").open()))
     assert len(rows) == 5
-    assert {"n_units", "share_fiscal", "dominant_label", "stance_balance"} <= set(rows[0])
+    assert {"n_units", "share_fiscal", "dominant_label", "stance", "stance_balance"} <= set(rows[0])
     assert sum(int(r["n_units"]) for r in rows) == len(units)
+    from pipeline.stance import article_stance
+
+    for row in rows:  # the stance is read off the article's own labelled units
+        assert row["stance"] == article_stance([u.labels for u in units if u.doc_id == row["doc_id"]])
     page = _Collect()
     page.feed((out / "report.html").read_text(encoding="utf-8"))
     assert page.ids == {f"seed-00{i}" for i in range(5)}
