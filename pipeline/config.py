@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -110,6 +110,17 @@ class TrackingConfig(_Section):
     # Move the "champion" alias only when a new model beats the current one on this metric.
     champion_metric: str = "eval_macro_f1"
     enabled: bool = True
+
+    @field_validator("champion_metric")
+    @classmethod
+    def _known_metric(cls, name: str) -> str:
+        from .metrics import CHAMPION_METRICS
+
+        if name not in CHAMPION_METRICS:
+            close = [m for m in CHAMPION_METRICS if name.split("_", 1)[-1] in m][:3]
+            raise ValueError(f"unknown metric {name!r}; a model is judged on eval_<metric> or dev_<metric>, "
+                             f"e.g. {', '.join(close or ['eval_macro_f1', 'dev_macro_f1'])}")
+        return name
 
 
 class Config(_Section):

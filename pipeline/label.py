@@ -87,6 +87,11 @@ def label_frame(labeller: Labeller, df):
         raise ValueError("input needs a 'text' column")
     ids = df["doc_id"].astype(str).tolist() if "doc_id" in df.columns else [f"doc-{i}" for i in range(len(df))]
     if "unit_id" in df.columns:
+        missing = [c for c in ("doc_id", "start") if c not in df.columns]
+        if labeller.uses_context and missing:
+            # Without them every row would read the wrong neighbour (or none) as its context.
+            raise ValueError(f"unit rows need {' and '.join(missing)} columns: this model reads each unit with "
+                             f"its neighbours ({labeller.context}), found by article and offset")
         units = [Unit(doc_id=d, unit_id=str(uid), start=int(s) if "start" in df.columns else 0,
                       end=(int(s) if "start" in df.columns else 0) + len(t), text=t)
                  for d, uid, t, s in zip(ids, df["unit_id"], df["text"],

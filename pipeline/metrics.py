@@ -11,6 +11,18 @@ import numpy as np
 from .schema import LABELS
 
 
+# Every key ``multilabel_metrics`` returns, named once: runs log them as ``dev_<key>`` and
+# ``eval_<key>``, and ``tracking.champion_metric`` must be one of those.
+PER_LABEL_METRICS = ("precision", "recall", "f1", "ap", "support")
+METRIC_NAMES = (
+    *(f"{label}_{kind}" for label in LABELS for kind in PER_LABEL_METRICS),
+    "micro_precision", "micro_recall", "micro_f1", "macro_precision", "macro_recall", "macro_f1", "macro_ap",
+    "exact_match", "ece", "n_units",
+)
+CHAMPION_METRICS = tuple(f"{split}_{name}" for split in ("eval", "dev") for name in METRIC_NAMES
+                         if not name.endswith(("_support", "n_units")))
+
+
 def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0

@@ -75,7 +75,8 @@ class Labeller:
         pickles = sorted(p.name for p in self.model_dir.iterdir() if p.suffix in PICKLE_SUFFIXES)
         if pickles:
             raise ModelError(f"{self.model_dir}: holds {', '.join(pickles)}; a model folder holds no pickles "
-                             "(they run code when loaded). Retrain it with this version of argmine")
+                             "(they run code when loaded). Retrain it, or convert a folder you trained yourself with "
+                             "`python scripts/migrate_model.py DIR`")
         if self.manifest.kind == "tfidf":
             self._sk = TfidfLogit.load(self.model_dir, TFIDF_MODEL)
             self.device = "cpu"

@@ -92,6 +92,12 @@ def train_model(
     tracker = tracker or Tracker()
     if not train_units or not dev_units:
         raise ConfigError("training needs units on both the training and the dev side")
+    if cfg.model.kind == "transformer" and cfg.train.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():  # say so now, not after the whole training at evaluation
+            raise ConfigError(f"{cfg.source or cfg.name}: train.device is cuda, but torch sees no CUDA device; "
+                              "train with --set train.device=auto (the CPU) or on a GPU machine")
     out_dir = Path(cfg.output_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -394,8 +400,24 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
     if last:
         log.warning("resuming from %s", last)
     trainer.train(resume_from_checkpoint=last)
-    logits = trainer.predict(dev_ds).predictions
+    probs = _fp32_probs(trainer.model, dev_ds, DataCollatorWithPadding(tokenizer), tc.eval_batch_size)
     trainer.save_model(str(out))
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle, and nothing a user of the model needs
     shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32), history
+    return probs, history
+
+
+def _fp32_probs(model, rows: list[dict], collator, batch_size: int) -> np.ndarray:
+    """Dev probabilities in fp32, without autocast, whatever precision training ran in: thresholds and
+    blend weights are tuned on them, and ``evaluate`` scores in fp32 too."""
+    import torch
+
+    model = model.float().eval()
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode(), torch.autocast(device.type, enabled=False):  # no mixed precision left on
+        for i in range(0, len(rows), batch_size):
+            batch = collator([{k: v for k, v in row.items() if k != "labels"} for row in rows[i : i + batch_size]])
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float()
+            out.append(torch.sigmoid(logits).cpu().numpy())
+    return np.concatenate(out).astype(np.float32)

@@ -147,3 +147,29 @@ def test_onnx_backends_agree_with_torch(tmp_path, model_dir, articles):
         assert result.exit_code == 0, result.output
         outputs[backend] = [(u.unit_id, u.labels) for u in read_units(out / "units.jsonl", PredictedUnit)]
     assert outputs["onnx"] == outputs["torch"]
+
+
+def test_unit_rows_for_a_context_model_need_article_and_offset(tmp_path, tiny_encoder, gold_split):
+    """The MLflow model's unit mode: a context model places each row by doc_id and start, in any
+    row order, and refuses rows it cannot place instead of giving them the wrong neighbour."""
+    import pandas as pd
+
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.label import label_frame, label_units
+    from pipeline.predict import Labeller
+    from pipeline.train import train_model
+
+    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "model.context": "previous",
+                                                    "output_dir": str(tmp_path / "ctx")})
+    tr, dev = split_by_article(load_units([gold_split["train"]]), 0.34, 0)
+    labeller = Labeller(train_model(cfg, tr, dev).model_dir, precision="fp32")
+    units = dev[:12]
+    frame = pd.DataFrame([{"doc_id": u.doc_id, "unit_id": u.unit_id, "start": u.start, "text": u.text}
+                          for u in units]).iloc[::-1]  # rows in reverse order
+    served = label_frame(labeller, frame).set_index("unit_id")
+    expected = {u.unit_id: u.scores for u in label_units(labeller, units)}
+    for uid, scores in expected.items():
+        assert served.loc[uid, "score_fiscal"] == pytest.approx(scores["fiscal"], abs=1e-5)
+    with pytest.raises(ValueError, match="unit rows need start columns"):
+        label_frame(labeller, frame.drop(columns=["start"]))

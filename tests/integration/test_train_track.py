@@ -365,3 +365,45 @@ def test_the_model_card_snippet_reproduces_the_labeller_and_the_folder_holds_no_
     (model_dir / "extra.joblib").write_bytes(b"not really")
     with pytest.raises(ModelError, match="no pickles"):
         Labeller(model_dir)
+
+
+def test_dev_probabilities_are_fp32_even_inside_bf16_autocast(tiny_encoder, gold_split):
+    """Thresholds and blend weights are tuned on dev probabilities: they must be fp32 even when
+    training ran under bf16 autocast (on a GPU, or a CPU with bf16), as ``evaluate`` scores in fp32."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
+
+    from pipeline.data import encoded_rows, load_units
+    from pipeline.train import _fp32_probs
+
+    units = load_units([gold_split["train"]])[:40]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_encoder, num_labels=4).eval()
+    rows = encoded_rows(units, lambda t, c: tokenizer(t, c, truncation=True, max_length=64))
+    collate = DataCollatorWithPadding(tokenizer)
+    plain = _fp32_probs(model, rows, collate, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = _fp32_probs(model, rows, collate, 16)
+        batch = collate([{k: v for k, v in r.items() if k != "labels"} for r in rows[:16]])
+        with torch.inference_mode():
+            mixed = torch.sigmoid(model(**batch).logits.float()).numpy()
+    np.testing.assert_array_equal(inside, plain)  # the same fp32 arithmetic
+    assert np.abs(mixed - plain[:16]).max() > 1e-6  # what autocast would have given (an untrained model's
+    # probabilities sit near 0.5, so its bf16 error is small; a trained one's is ~1e-3)
+
+
+def test_a_cuda_config_without_cuda_fails_before_training(tmp_path, tiny_encoder, gold_split):
+    import torch
+
+    from pipeline.config import load_config
+    from pipeline.data import load_units
+    from pipeline.errors import ConfigError
+    from pipeline.train import train_model
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    units = load_units([gold_split["train"]])
+    cfg = load_config(ROOT / "configs/gpu.yaml", {"model.encoder": str(tiny_encoder), "output_dir": str(tmp_path / "g")})
+    with pytest.raises(ConfigError, match="train.device is cuda, but torch sees no CUDA device"):
+        train_model(cfg, units[:50], units[50:])
+    assert not (tmp_path / "g").exists()

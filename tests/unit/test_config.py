@@ -102,3 +102,9 @@ def test_a_missing_encoder_folder_is_an_error_not_a_hub_lookup(tmp_path):
     for name in (str(tmp_path / "nope"), "./models/nope", "models/sub/nope"):
         with pytest.raises(ModelError, match="encoder folder .* does not exist"):
             resolve_encoder(name)
+
+
+def test_a_champion_metric_that_no_run_logs_is_a_config_error(root):
+    with pytest.raises(ConfigError, match=r"tracking.champion_metric: .*unknown metric 'eval_macro_f'"):
+        load_config(root / "configs/default.yaml", {"tracking.champion_metric": "eval_macro_f"})
+    assert load_config(root / "configs/default.yaml", {"tracking.champion_metric": "dev_fiscal_f1"})

@@ -111,3 +111,10 @@ def test_the_champion_is_judged_on_its_tag_or_its_final_value_not_the_last_step(
     assert _judged_value(client, NS(tags={"dev_macro_f1": "0.75"}, run_id="r"), "dev_macro_f1") == 0.75
     assert _judged_value(client, NS(tags={}, run_id="r"), "dev_macro_f1") == 0.745
     assert _judged_value(NS(get_metric_history=lambda r, m: []), NS(tags={}, run_id="r"), "x") is None
+
+
+def test_metric_names_are_defined_once_and_match_what_is_computed():
+    from pipeline.metrics import METRIC_NAMES
+
+    y = np.array([[1, 0, 1, 0], [0, 1, 0, 0]])
+    assert set(multilabel_metrics(y, y * 0.9)) == set(METRIC_NAMES)
