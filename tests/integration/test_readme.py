@@ -60,7 +60,7 @@ def run(cmd: list[str], cwd) -> subprocess.CompletedProcess:
 
 def test_every_readme_command_runs(project, tiny_encoder):
     fast = ["--set", f"model.encoder={tiny_encoder}", "--set", "train.epochs=1", "--set", "model.max_length=64"]
-    commands = [c for c in readme_commands() if "configs/gpu.yaml" not in c and "models/gpu" not in c
+    commands = [c for c in readme_commands() if "gpu.yaml" not in c and "models/gpu" not in c
                 and not c.startswith("argmine ui")]
     # The label examples need a model: train the default one first, as `make demo` would have.
     trains = [c for c in commands if c.startswith("argmine train")]
