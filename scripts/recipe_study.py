@@ -118,7 +118,8 @@ def _label_speed(model_dir: Path, texts: list[str]) -> dict[str, float]:
 
 def _parts(folder: Path) -> dict[str, dict]:
     rows = {p.stem.removeprefix("part-"): json.loads(p.read_text()) for p in sorted(folder.glob("part-*.json"))}
-    expected = {f"fold-{i}" for i in range(5)} | {"realdev"}
+    n_folds = json.loads((folder / "recipe.json").read_text())["folds"]
+    expected = {f"fold-{i}" for i in range(n_folds)} | {"realdev"}
     if set(rows) != expected:
         raise SystemExit(f"{folder}: parts {sorted(expected - set(rows))} are missing")
     return rows
@@ -151,7 +152,7 @@ def _stances(part: dict) -> dict[str, str]:
 
 def summary(parts: dict[str, dict], real_dev: Path) -> dict:
     """Pooled and per-fold seed CV metrics, real-dev metrics and article stance on both."""
-    folds = [parts[f"fold-{i}"] for i in range(5)]
+    folds = [parts[name] for name in sorted(parts, key=lambda n: (len(n), n)) if name.startswith("fold-")]
     y = np.concatenate([np.asarray(f["test"]["y"]) for f in folds])
     p = np.concatenate([np.asarray(f["test"]["probs"]) for f in folds])
     thr = np.concatenate([np.broadcast_to(f["thresholds"], np.shape(f["test"]["probs"])) for f in folds])
@@ -227,7 +228,7 @@ def main() -> int:
     ap.add_argument("--name", help="recipe name (default: the config's name and overrides)")
     ap.add_argument("--real-dev", type=Path, default=ROOT.parent / "shared" / "corpus" / "real-dev")
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--part", help="fold-0 .. fold-4 or realdev; default: all, then merge")
+    ap.add_argument("--part", help="fold-0 .. fold-N (one per data.eval article) or realdev; default: all, then merge")
     ap.add_argument("--merge", type=Path, help="a study folder whose parts are done")
     ap.add_argument("--ensemble", type=Path, nargs="+", help="study folders to average")
     ap.add_argument("--log", type=Path, nargs="+", help="study.json files to record in MLflow")
@@ -250,9 +251,10 @@ def main() -> int:
     cfg = load_config(args.config, _parse_overrides(args.overrides))
     args.out.mkdir(parents=True, exist_ok=True)
     name = args.name or " ".join([cfg.name, *args.overrides])
+    n_folds = len(article_folds(load_units([cfg.data.eval])))
     _write(args.out / "recipe.json", {"name": name, "config": str(args.config), "overrides": args.overrides,
-                                      "params": cfg.flat()})
-    for part in [args.part] if args.part else [*(f"fold-{i}" for i in range(5)), "realdev"]:
+                                      "params": cfg.flat(), "folds": n_folds})
+    for part in [args.part] if args.part else [*(f"fold-{i}" for i in range(n_folds)), "realdev"]:
         row = run_part(cfg, part, args.real_dev, args.out)
         print(f"{name}: {part} trained in {row['train_seconds']:.0f} s", flush=True)
     if not args.part:
