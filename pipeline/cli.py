@@ -94,8 +94,7 @@ def segment(
     if splitter not in SPLITTERS:
         fail(f"--splitter must be one of {', '.join(SPLITTERS)}, not {splitter!r}")
     summary = segment_inputs(
-        inputs, out, splitter=splitter, id_field=id_field, text_field=text_field,
-        on_error=lambda e: err_console.print(f"[red]skipped[/] {e}", highlight=False, soft_wrap=True),
+        inputs, out, splitter=splitter, id_field=id_field, text_field=text_field, on_error=_skipped,
     )
     console.print(
         f"Segmented {summary.articles} articles into {summary.units} units -> {out}"
@@ -119,6 +118,10 @@ def evaluate_segments(
     A predicted unit counts only if its start and end both equal a gold unit's. Prints precision,
     recall and F1 and lists every mismatch (missed gold spans and spurious predicted spans).
     """
+    _score_segments(gold, pred, json_out, max_listed)
+
+
+def _score_segments(gold: Path, pred: Path, json_out: Path | None = None, max_listed: int = 0) -> None:
     from .schema import read_units
     from .segment_eval import score_spans
 
@@ -244,27 +247,8 @@ def _metrics_table(title: str, metrics: dict, spread: dict | None = None) -> Tab
     return table
 
 
-def _write_json(path: Path, obj) -> None:
-    from .schema import atomic_write
-
     with atomic_write(path) as f:
         json.dump(obj, f, indent=2)
-
-
-def _log_evaluation(tracker, ev, out_dir: Path, prefix: str) -> None:
-    """Metrics JSON, predictions, PR curves and the label confusion plot, as files and artifacts."""
-    from .plots import label_confusion, precision_recall_curves
-    from .schema import write_units
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(out_dir / f"{prefix}_metrics.json", ev.metrics)
-    write_units(out_dir / f"{prefix}_predictions.jsonl", ev.predictions())
-    pred = (ev.probs >= __import__("numpy").broadcast_to(ev.thresholds, ev.probs.shape)).astype(int)
-    precision_recall_curves(ev.y_true, ev.probs, ev.thresholds, out_dir / f"{prefix}_pr_curves.png")
-    label_confusion(ev.y_true, pred, out_dir / f"{prefix}_label_confusion.png")
-    tracker.log_metrics({f"{prefix}_{k}": v for k, v in ev.metrics.items()})
-    for name in ("metrics.json", "predictions.jsonl", "pr_curves.png", "label_confusion.png"):
-        tracker.log_artifact(out_dir / f"{prefix}_{name}", artifact_path=prefix)
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML run config, e.g. configs/default.yaml.")]
@@ -292,70 +276,37 @@ def train(
     `champion` alias moved only if the new version beats it on tracking.champion_metric.
     """
     _setup_logging(verbose)
-    from .config import load_config, project_root
-    from .data import digest, load_units, split_by_article
-    from .evaluate import evaluate_model
-    from .tracking import log_model, open_tracker
-    from .train import train_model
+    from .config import load_config
 
-    cfg = load_config(config, _parse_overrides(overrides))
-    units = load_units(cfg.data.train)
-    data_digest = digest(cfg.data.train)
-    eval_units = load_units([cfg.data.eval]) if cfg.data.eval else []
-    overlap = {u.doc_id for u in eval_units} & {u.doc_id for u in units}
-    if overlap:
-        fail(f"{config}: data.eval shares articles with data.train: {sorted(overlap)[:5]}")
-    if cfg.data.dev_from == "eval":
-        # The eval articles calibrate the model (dev), so they cannot also score it.
-        tr, dev, eval_units = units, eval_units, []
-        console.print(f"data.dev_from is eval: {cfg.data.eval} is the dev set, not scored; "
-                      "held-out figures come from `argmine cv`")
-    else:
-        tr, dev = split_by_article(units, cfg.data.dev_fraction, cfg.dev_split_seed)
-    console.print(f"[bold]{cfg.name}[/]: {len(tr)} training units ({len({u.doc_id for u in tr})} articles), "
-                  f"{len(dev)} dev units ({len({u.doc_id for u in dev})} articles), {cfg.model.kind} "
-                  f"{cfg.model.encoder if cfg.model.kind == 'transformer' else ''}")
-    tags = {"data_digest": data_digest, "encoder": cfg.model.encoder if cfg.model.kind == "transformer" else "tfidf",
-            "model_kind": cfg.model.kind, "config_file": str(config)}
+    _train(load_config(config, _parse_overrides(overrides)), config, resume)
+
+
+def _train(cfg, config: Path, resume: bool = True):
+    """``argmine train`` (and the demo's training step): the flow is ``pipeline.run.train``."""
+    from .config import project_root
+    from .run import split_units, tags_for
+    from .run import train as run_train
+    from .tracking import open_tracker
+
+    split = split_units(cfg)  # checked and shown before the (long) training starts
+    if split.note:
+        console.print(split.note)
+    console.print(f"[bold]{cfg.name}[/]: {len(split.train)} training units ({len({u.doc_id for u in split.train})} "
+                  f"articles), {len(split.dev)} dev units ({len({u.doc_id for u in split.dev})} articles), "
+                  f"{cfg.model.kind} {cfg.model.encoder if cfg.model.kind == 'transformer' else ''}")
+    tags = tags_for(cfg, cfg.data.train) | {"config_file": str(config)}
     with open_tracker(cfg.tracking, run_name=cfg.name, command="train", tags=tags,
                       root=project_root(config)) as tracker:
-        tracker.log_params(cfg.flat())
-        tracker.log_dataset(cfg.data.train, tr, "train", "training")
-        dev_source = [cfg.data.eval] if cfg.data.dev_from == "eval" else cfg.data.train
-        tracker.log_dataset(dev_source, dev, "dev", "validation")
-        if eval_units:
-            tracker.log_dataset([cfg.data.eval], eval_units, "eval", "evaluation")
-        result = train_model(cfg, tr, dev, tracker=tracker, data_digest=data_digest, resume=resume)
-        run_dir = result.model_dir / "run"
-        run_dir.mkdir(exist_ok=True)
-        import yaml
-
-        from .schema import atomic_write
-
-        with atomic_write(run_dir / "config.resolved.yaml") as f:
-            yaml.safe_dump(cfg.model_dump(mode="json"), f, sort_keys=False)
-        tracker.log_artifact(run_dir / "config.resolved.yaml")
-        from .evaluate import score
-
-        _log_evaluation(tracker, score(dev, result.dev_probs, result.thresholds_array()), run_dir, "dev")
-        metrics = {f"dev_{k}": v for k, v in result.dev_metrics.items()}
-        if eval_units:
-            ev = evaluate_model(result.model_dir, eval_units, device=cfg.train.device)
-            _log_evaluation(tracker, ev, run_dir, "eval")
-            metrics |= {f"eval_{k}": v for k, v in ev.metrics.items()}
-            console.print(_metrics_table(f"held-out evaluation: {cfg.data.eval}", ev.metrics))
-            from .card import card_counts, write_card
-
-            write_card(result.model_dir, result.manifest, cfg.name, **card_counts(tr, dev), held_out=ev.metrics,
-                       held_out_name=cfg.data.eval.name)
-        else:
-            console.print(_metrics_table("dev articles", result.dev_metrics))
-        tracker.log_artifact(result.model_dir / "README.md")  # the model card
-        registered = log_model(tracker, result.model_dir, cfg.tracking, metrics)
-    console.print(f"model: [bold]{result.model_dir}[/]")
-    if registered.get("version"):
-        crown = "now champion" if registered["champion"] else "champion unchanged"
-        console.print(f"registered {cfg.tracking.registered_model} v{registered['version']} ({crown})")
+        report = run_train(cfg, tracker, resume=resume)
+    if report.held_out is not None:
+        console.print(_metrics_table(f"held-out evaluation: {cfg.data.eval}", report.held_out.metrics))
+    else:
+        console.print(_metrics_table("dev articles", report.result.dev_metrics))
+    console.print(f"model: [bold]{report.model_dir}[/] (model card: {report.model_dir / 'README.md'})")
+    if report.registered.get("version"):
+        crown = "now champion" if report.registered["champion"] else "champion unchanged"
+        console.print(f"registered {cfg.tracking.registered_model} v{report.registered['version']} ({crown})")
+    return report
 
 
 def _resolve_model(model: str) -> Path:
@@ -383,6 +334,7 @@ def evaluate(
     from .config import TrackingConfig
     from .data import load_units
     from .evaluate import evaluate_model
+    from .run import log_evaluation
     from .tracking import open_tracker
 
     model_dir = _resolve_model(model)
@@ -394,7 +346,7 @@ def evaluate(
         tracker.log_params({"model": str(model), "gold": str(gold), "backend": backend})
         tracker.log_dataset([gold], units, gold.stem, "evaluation")
         ev = evaluate_model(model_dir, units, backend=backend)
-        _log_evaluation(tracker, ev, out, "eval")
+        log_evaluation(tracker, ev, out, "eval")
     console.print(_metrics_table(f"{model} on {gold}", ev.metrics))
     console.print(f"metrics, predictions and plots: [bold]{out}[/]")
 
@@ -419,30 +371,16 @@ def cv(
     """
     _setup_logging(verbose)
     from .config import load_config, project_root
-    from .cv import cross_validate
-    from .data import digest, load_units
+    from .run import cross_validate_run, tags_for
     from .tracking import open_tracker
 
     cfg = load_config(config, _parse_overrides(overrides))
     if not cfg.data.eval:
         fail(f"{config}: cross-validation needs data.eval (the articles to fold over)")
-    train_units, eval_units = load_units(cfg.data.train), load_units([cfg.data.eval])
     out = out or Path(str(cfg.output_dir) + "-cv")
-    data_digest = digest([*cfg.data.train, cfg.data.eval])
-    tags = {"data_digest": data_digest, "model_kind": cfg.model.kind,
-            "encoder": cfg.model.encoder if cfg.model.kind == "transformer" else "tfidf"}
-    with open_tracker(cfg.tracking, run_name=f"cv {cfg.name}", command="cv", tags=tags,
-                      root=project_root(config)) as tracker:
-        tracker.log_params(cfg.flat() | {"cv.folds": folds or "per-article"})
-        result = cross_validate(cfg, eval_units, train_units, k=folds, work_dir=out / "folds",
-                                tracker=tracker, data_digest=data_digest, keep_models=keep_models)
-        _log_evaluation(tracker, result.pooled, out, "cv_pooled")
-        tracker.log_metrics({f"cv_mean_{k}": v for k, v in result.mean.items()})
-        tracker.log_metrics({f"cv_std_{k}": v for k, v in result.std.items()})
-        _write_json(out / "cv_metrics.json", {"pooled": result.pooled.metrics, "mean": result.mean,
-                                             "std": result.std, "folds": result.folds,
-                                             "fold_docs": result.fold_docs})
-        tracker.log_artifact(out / "cv_metrics.json")
+    with open_tracker(cfg.tracking, run_name=f"cv {cfg.name}", command="cv",
+                      tags=tags_for(cfg, [*cfg.data.train, cfg.data.eval]), root=project_root(config)) as tracker:
+        result = cross_validate_run(cfg, out, tracker, folds=folds, keep_models=keep_models)
     console.print(_metrics_table(f"{cfg.name}: pooled out-of-fold, {len(result.folds)} folds by article",
                                  result.pooled.metrics))
     console.print(_metrics_table("mean ± std over folds", result.mean, result.std))
@@ -478,8 +416,16 @@ def label(
     labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend, precision=precision)
     summary = label_inputs(
         inputs, labeller, out, resume=resume, id_field=id_field, text_field=text_field, model_name=str(model),
-        on_error=lambda e: err_console.print(f"[red]skipped[/] {e}", highlight=False, soft_wrap=True),
+        on_error=_skipped,
     )
+    _print_label_summary(summary, labeller, backend)
+
+
+def _skipped(err) -> None:
+    err_console.print(f"[red]skipped[/] {err}", highlight=False, soft_wrap=True)
+
+
+def _print_label_summary(summary, labeller, backend: str) -> None:
     rate = summary.units / summary.seconds if summary.seconds else 0.0
     done = f"; {summary.skipped} finished earlier" if summary.skipped else ""
     console.print(f"Labelled {summary.articles} articles, {summary.units} units ({rate:,.0f} units/s on "
@@ -533,20 +479,31 @@ def demo(
     import time
 
     from .config import load_config
+    from .data import load_units
+    from .evaluate import evaluate_model
+    from .label import label_inputs
+    from .predict import Labeller
+    from .run import log_evaluation
+    from .segment import segment_inputs
+    from .tracking import open_tracker
 
     t0 = time.perf_counter()
     cfg = load_config(config)
     console.rule("[bold]1/4 segment the bundled articles")
-    segment([articles], out=out / "segments.jsonl")
-    evaluate_segments(gold=gold, pred=out / "segments.jsonl", json_out=out / "segment_scores.json", max_listed=10)
+    segment_inputs([articles], out / "segments.jsonl", on_error=_skipped)
+    _score_segments(gold, out / "segments.jsonl", out / "segment_scores.json", max_listed=10)
     console.rule(f"[bold]2/4 train ({config})")
-    train(config=config, overrides=None, resume=True, verbose=False)
+    _train(cfg, config)
     console.rule("[bold]3/4 evaluate on the real seed articles")
-    evaluate(model=str(cfg.output_dir), gold=gold, out=out / "evaluation", experiment=cfg.tracking.experiment,
-             track=cfg.tracking.enabled, backend="torch")
+    with open_tracker(cfg.tracking.model_copy(update={"registered_model": None}), command="evaluate",
+                      run_name=f"evaluate {cfg.output_dir.name} on {gold.name}") as tracker:
+        ev = evaluate_model(cfg.output_dir, load_units([gold]))
+        log_evaluation(tracker, ev, out / "evaluation", "eval")
+    console.print(_metrics_table(f"{cfg.output_dir} on {gold}", ev.metrics))
     console.rule("[bold]4/4 label the seed articles")
-    label(inputs=[articles], model=str(cfg.output_dir), out=out / "labelled", resume=False, backend="torch",
-          device="auto", batch_size=64, precision="auto", id_field=None, text_field="text")
+    labeller = Labeller(cfg.output_dir)
+    summary = label_inputs([articles], labeller, out / "labelled", model_name=str(cfg.output_dir), on_error=_skipped)
+    _print_label_summary(summary, labeller, "torch")
     console.rule(f"[bold]done in {(time.perf_counter() - t0) / 60:.1f} min")
     console.print(f"""segmentation   {out / 'segments.jsonl'} (scores: {out / 'segment_scores.json'})
 model          {cfg.output_dir} (training report: {cfg.output_dir / 'run'})

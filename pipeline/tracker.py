@@ -26,6 +26,10 @@ class Tracker:
 
     def log_dataset(self, paths: Sequence[Path], units: Sequence[Any], name: str, context: str) -> None: ...
 
+    def log_model(self, model_dir: Path, tracking: Any, metrics: Mapping[str, float]) -> dict[str, Any]:
+        """Log and register a trained model; the registry's answer (version, champion), or {}."""
+        return {}
+
     @contextlib.contextmanager
     def child(self, name: str) -> Iterator[Tracker]:
         """A nested run (one cross-validation fold, say)."""

@@ -119,6 +119,9 @@ class MlflowTracker(Tracker):
         source = ",".join(str(Path(p).resolve()) for p in paths)
         mlflow.log_input(mlflow.data.from_pandas(df, source=source, name=name), context=context)
 
+    def log_model(self, model_dir: Path, tracking: Any, metrics: Mapping[str, float]) -> dict[str, Any]:
+        return log_model(self, model_dir, tracking, metrics)
+
     @contextlib.contextmanager
     def child(self, name: str) -> Iterator[Tracker]:
         import mlflow

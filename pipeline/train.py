@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,8 +87,13 @@ def train_model(
     data_digest: str = "",
     resume: bool = True,
     callbacks: Sequence = (),
+    before_install: Callable[[Path, TrainResult], None] | None = None,
 ) -> TrainResult:
-    """Train on ``train_units``, choose epochs and thresholds on ``dev_units``, save the model."""
+    """Train on ``train_units``, choose epochs and thresholds on ``dev_units``, save the model.
+
+    ``before_install(staging_dir, result)`` runs on the finished model directory before it is moved
+    into place (``pipeline.run`` writes the run report and scores the held-out file there), so an
+    installed model always has its report."""
     tracker = tracker or Tracker()
     if not train_units or not dev_units:
         raise ConfigError("training needs units on both the training and the dev side")
@@ -104,16 +109,22 @@ def train_model(
     staging.chmod(default_mode(0o777))  # mkdtemp makes 0700; the model folder is as readable as any other
     try:
         if cfg.model.kind == "tfidf":
-            probs, history = _fit_tfidf(cfg, train_units, dev_units, staging)
+            probs, history = fit_tfidf(cfg, train_units, dev_units, staging)
         else:
             probs, history = _fit_transformer(
                 cfg, train_units, dev_units, staging, tracker, data_digest, resume, callbacks
             )
         y_dev = label_matrix(dev_units)
-        blend: float | dict[str, float] = 0.0
+        tfidf_probs = None
         if cfg.model.kind == "transformer" and cfg.model.tfidf_blend != 0.0:
-            probs, blend = _blend_tfidf(cfg, train_units, dev_units, probs, y_dev, staging, tracker)
-        thresholds = best_thresholds(y_dev, probs)
+            tfidf_probs = _blend_candidate(cfg, train_units, dev_units, staging)
+        cal = calibrate(cfg.model.tfidf_blend, y_dev, probs, tfidf_probs)
+        if tfidf_probs is not None:
+            _report_blend(cal, tracker)
+            if not any(cal.weights().values()):  # the transformer alone: no tf-idf model to ship
+                for suffix in (".json", ".safetensors"):
+                    (staging / f"{TFIDF_BLEND}{suffix}").unlink()
+        probs, blend, thresholds = cal.probs, cal.weight, cal.thresholds
         manifest = Manifest(
             kind=cfg.model.kind,
             labels=list(LABELS),
@@ -130,6 +141,8 @@ def train_model(
         if cfg.model.kind == "transformer":
             add_to_hf_config(staging, manifest)
         write_card(staging, manifest, cfg.name, **card_counts(train_units, dev_units))
+        if before_install is not None:
+            before_install(staging, TrainResult(staging, manifest, list(dev_units), probs, history))
         _install(staging, out_dir)
     finally:
         if staging.exists():
@@ -140,7 +153,8 @@ def train_model(
 # -- tf-idf baseline -------------------------------------------------------------------------------
 
 
-def _fit_tfidf(cfg: Config, train_units, dev_units, out: Path, name: str = TFIDF_MODEL):
+def fit_tfidf(cfg: Config, train_units, dev_units, out: Path, name: str = TFIDF_MODEL):
+    """Fit the tf-idf model on ``train_units``, save it as ``out/<name>.*``; its dev probabilities."""
     missing = _labels_without_positives(train_units)
     if missing:
         raise ConfigError(f"the training split has no positives for {missing}")
@@ -194,21 +208,51 @@ def best_weight(metrics: dict[float, dict[str, float]], key: str) -> float:
     return max(metrics, key=lambda w: (round(metrics[w][key], 6), -w))
 
 
-def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: np.ndarray, out: Path,
-                 tracker: Tracker):
-    """Fit the tf-idf model beside the transformer and mix their dev probabilities.
+@dataclass
+class Calibration:
+    """What is chosen on dev after a model is fitted: the tf-idf weight(s) and per-label thresholds."""
 
-    Returns the mixed dev probabilities and the weight (0 when the tf-idf model is left out).
-    """
+    weight: float | dict[str, float]  # one weight, or one per label; 0 is the transformer alone
+    probs: np.ndarray  # dev probabilities after the blend
+    thresholds: np.ndarray  # per label, F1-maximising on ``probs``
+    scores: dict[str, float] = field(default_factory=dict)  # each candidate weight's dev score
+
+    def weights(self) -> dict[str, float]:
+        return self.weight if isinstance(self.weight, dict) else dict.fromkeys(LABELS, float(self.weight))
+
+    def apply(self, probs: np.ndarray, tfidf_probs: np.ndarray | None) -> np.ndarray:
+        """The same blend on other units' probabilities (test units, say)."""
+        return probs if tfidf_probs is None else mix(probs, tfidf_probs, self.weight)
+
+
+def calibrate(setting: float | str, y_dev: np.ndarray, probs: np.ndarray,
+              tfidf_probs: np.ndarray | None = None) -> Calibration:
+    """Choose the blend for a ``model.tfidf_blend`` setting, then thresholds, on dev: the sequence
+    ``train_model`` runs after fitting, and what ``scripts/blend_study.py`` reruns on kept models.
+    Without tf-idf probabilities the transformer stands alone (weight 0)."""
+    if tfidf_probs is None:
+        return Calibration(0.0, probs, best_thresholds(y_dev, probs))
+    weight, scores = choose_blend(setting, y_dev, probs, tfidf_probs)
+    if not any((weight if isinstance(weight, dict) else {"w": weight}).values()):
+        weight = 0.0
+    mixed = mix(probs, tfidf_probs, weight) if weight != 0.0 else probs
+    return Calibration(weight, mixed, best_thresholds(y_dev, mixed), scores)
+
+
+def _blend_candidate(cfg: Config, train_units, dev_units, out: Path) -> np.ndarray | None:
+    """Fit the tf-idf model to blend in (saved beside the transformer); its dev probabilities, or
+    None when a label has no training positives (a warning says so)."""
     missing = _labels_without_positives(train_units)
     if missing:
         log.warning("no tf-idf blend: the training split has no positives for %s", missing)
-        return probs, 0.0
-    tfidf_probs, _ = _fit_tfidf(cfg, train_units, dev_units, out, TFIDF_BLEND)
-    weight, scores = choose_blend(cfg.model.tfidf_blend, y_dev, probs, tfidf_probs)
-    per_label = weight if isinstance(weight, dict) else dict.fromkeys(LABELS, weight)
+        return None
+    return fit_tfidf(cfg, train_units, dev_units, out, TFIDF_BLEND)[0]
+
+
+def _report_blend(cal: Calibration, tracker: Tracker) -> None:
+    weight, scores = cal.weight, cal.scores
     single = {} if isinstance(weight, dict) else {"tfidf_blend": weight}
-    tracker.log_metrics(single | {f"tfidf_blend_{label}": w for label, w in per_label.items()}
+    tracker.log_metrics(single | {f"tfidf_blend_{label}": w for label, w in cal.weights().items()}
                         | {f"dev_{key}": v for key, v in scores.items()})
     if isinstance(weight, dict):  # every candidate's score is in MLflow; the log says what was chosen
         log.info("tf-idf blend weight per label (dev F1 at it, and with the transformer alone): %s",
@@ -219,11 +263,6 @@ def _blend_tfidf(cfg: Config, train_units, dev_units, probs: np.ndarray, y_dev: 
                  ", ".join(f"{w:g}: {scores[f'macro_f1_blend_{w}']:.4f}" for w in BLEND_GRID))
     else:
         log.info("tf-idf blend weight %g (fixed by the config)", weight)
-    if not any(per_label.values()):
-        for suffix in (".json", ".safetensors"):
-            (out / f"{TFIDF_BLEND}{suffix}").unlink()
-        return probs, 0.0
-    return mix(probs, tfidf_probs, weight), weight
 
 
 # -- transformer -----------------------------------------------------------------------------------

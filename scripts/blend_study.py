@@ -27,11 +27,11 @@ from pipeline.cv import fold_split, summarise
 from pipeline.data import context_texts, label_matrix, load_units
 from pipeline.evaluate import score
 from pipeline.metrics import best_thresholds
-from pipeline.modeling import TFIDF_BLEND, Manifest, mix
+from pipeline.modeling import TFIDF_BLEND, Manifest
 from pipeline.predict import Labeller
 from pipeline.schema import LABELS, atomic_write
 from pipeline.tfidf import TfidfLogit
-from pipeline.train import _fit_tfidf, best_weight, choose_blend, dev_metrics_by_weight
+from pipeline.train import best_weight, calibrate, dev_metrics_by_weight, fit_tfidf
 
 SHORT = {"pro-enforcement": "pro", "civil-liberties": "civ", "fiscal": "fis", "federalism": "fed"}
 
@@ -44,7 +44,7 @@ def fold_probs(cfg, model_dir: Path, tr, dev, test) -> dict[str, np.ndarray]:
         contexts = context_texts(units, labeller.context)
         out[f"{part}_transformer"] = labeller._transformer_proba([u.text for u in units], contexts)
     with tempfile.TemporaryDirectory() as tmp:
-        out["dev_tfidf"], _ = _fit_tfidf(cfg, tr, dev, Path(tmp), TFIDF_BLEND)
+        out["dev_tfidf"], _ = fit_tfidf(cfg, tr, dev, Path(tmp), TFIDF_BLEND)
         tfidf = TfidfLogit.load(Path(tmp), TFIDF_BLEND)
         out["test_tfidf"] = np.asarray(tfidf.predict_proba([u.text for u in test]), dtype=np.float32)
     return out
@@ -75,16 +75,16 @@ def rescore(setting, folds, parts, article_pool=False):
     units, probs, thresholds, fold_metrics, weights = [], [], [], [], []
     for (tr, dev, test), p in zip(folds, parts):
         y_dev = label_matrix(dev)
-        weight, _ = choose_blend(setting, y_dev, p["dev_transformer"], p["dev_tfidf"])
-        dev_mix = mix(p["dev_transformer"], p["dev_tfidf"], weight)
-        test_mix = mix(p["test_transformer"], p["test_tfidf"], weight)
+        cal = calibrate(setting, y_dev, p["dev_transformer"], p["dev_tfidf"])  # what train_model does
+        weight, dev_mix, thr = cal.weight, cal.probs, cal.thresholds
+        test_mix = cal.apply(p["test_transformer"], p["test_tfidf"])
         if article_pool:
             dev_docs, test_docs = [u.doc_id for u in dev], [u.doc_id for u in test]
             pool = choose_pool(y_dev, dev_mix, dev_docs)
             dev_mix = pool_by_article(dev_mix, dev_docs, pool)
             test_mix = pool_by_article(test_mix, test_docs, pool)
             weight = {"blend": weight, "pool": pool}
-        thr = best_thresholds(y_dev, dev_mix)
+            thr = best_thresholds(y_dev, dev_mix)
         ev = score(test, test_mix, thr)
         units += test
         probs.append(test_mix)

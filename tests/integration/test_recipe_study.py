@@ -49,5 +49,6 @@ def test_a_recipe_study_runs_merges_averages_and_logs(tmp_path, tiny_encoder, go
     assert done.returncode == 0, done.stderr[-3000:]
     import mlflow
 
+    mlflow.set_tracking_uri(mlflow_store)  # an earlier test in this process may have set another store
     runs = mlflow.search_runs(experiment_names=["argmine-recipes"])
     assert len(runs) == 2 and "metrics.realdev_macro_f1" in runs and "metrics.cv_pooled_macro_f1" in runs

@@ -87,3 +87,18 @@ def test_article_pooling_is_chosen_per_label_where_the_article_carries_the_label
     chosen = study.choose_pool(y, probs, docs)
     assert chosen["pro-enforcement"] > 0
     assert chosen["civil-liberties"] == chosen["fiscal"] == chosen["federalism"] == 0.0
+
+
+def test_calibrate_chooses_the_blend_then_thresholds_on_dev():
+    from pipeline.metrics import best_thresholds
+    from pipeline.modeling import mix
+    from pipeline.train import calibrate
+
+    cal = calibrate("per-label", Y, TRANSFORMER, TFIDF)
+    weights, _ = choose_blend("per-label", Y, TRANSFORMER, TFIDF)
+    assert cal.weight == weights
+    np.testing.assert_allclose(cal.probs, mix(TRANSFORMER, TFIDF, weights))
+    np.testing.assert_allclose(cal.thresholds, best_thresholds(Y, cal.probs))
+    np.testing.assert_allclose(cal.apply(TRANSFORMER, TFIDF), cal.probs)
+    alone = calibrate("per-label", Y, TRANSFORMER, None)
+    assert alone.weight == 0.0 and alone.probs is TRANSFORMER
