@@ -407,3 +407,22 @@ def test_a_cuda_config_without_cuda_fails_before_training(tmp_path, tiny_encoder
     with pytest.raises(ConfigError, match="train.device is cuda, but torch sees no CUDA device"):
         train_model(cfg, units[:50], units[50:])
     assert not (tmp_path / "g").exists()
+
+
+def test_demo_runs_every_stage_and_says_where_everything_is(tmp_path, tiny_encoder, gold_split, mlflow_store):
+    import yaml
+
+    (tmp_path / "configs").mkdir()
+    cfg = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
+    cfg["model"]["encoder"] = str(tiny_encoder)
+    cfg["data"] |= {"train": [str(gold_split["train"])], "eval": str(gold_split["eval"]), "dev_fraction": 0.34}
+    cfg["output_dir"] = str(tmp_path / "model")
+    (tmp_path / "configs" / "demo.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    result = invoke("demo", "--config", tmp_path / "configs" / "demo.yaml", "--out", out,
+                    "--articles", ROOT / "data/seeds", "--gold", ROOT / "data/seed_units.jsonl")
+    for path in ("segments.jsonl", "segment_scores.json", "evaluation/eval_metrics.json",
+                 "labelled/units.jsonl", "labelled/articles.csv", "labelled/report.html"):
+        assert (out / path).is_file(), path
+    assert (tmp_path / "model" / "README.md").is_file() and (tmp_path / "model" / "run" / "eval_metrics.json").is_file()
+    assert "report" in result.output and "Segmented 5 articles" in result.output
