@@ -14,11 +14,11 @@ directory is a pickle, and loading refuses a directory that holds one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ModelError
 from .schema import LABELS, atomic_write
@@ -144,21 +144,24 @@ def resolve_encoder(name: str) -> str:
     return name
 
 
-@dataclass
-class Manifest:
-    kind: str
+class Manifest(BaseModel):
+    """``argmine.json``: what a model directory is, typed; unknown keys are refused on load."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["transformer", "tfidf"]
     labels: list[str]
     thresholds: dict[str, float]
     max_length: int = 128
     encoder: str = ""
     data_digest: str = ""
-    config: dict[str, Any] = field(default_factory=dict)
-    dev_metrics: dict[str, float] = field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    dev_metrics: dict[str, float] = Field(default_factory=dict)
     # weight of the tf-idf model mixed into a transformer's probabilities: one for every label, or
     # a weight per label
     tfidf_blend: float | dict[str, float] = 0.0
     # versions of the libraries it was trained with (argmine, torch, transformers, scikit-learn, ...)
-    versions: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
 
     def threshold_list(self) -> list[float]:
         return [self.thresholds[label] for label in self.labels]
@@ -171,7 +174,7 @@ class Manifest:
 
     def save(self, model_dir: Path) -> None:
         with atomic_write(Path(model_dir) / MANIFEST) as f:
-            json.dump(self.__dict__, f, indent=2, sort_keys=False)
+            json.dump(self.model_dump(mode="json"), f, indent=2, sort_keys=False)
 
     @classmethod
     def load(cls, model_dir: Path) -> Manifest:
@@ -181,10 +184,11 @@ class Manifest:
         if not path.is_file():
             raise ModelError(f"{model_dir}: not a model directory (no {MANIFEST}); train one with `argmine train`")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            manifest = cls(**data)
-        except (json.JSONDecodeError, TypeError) as err:
-            raise ModelError(f"{path}: unreadable model manifest ({err})") from None
+            manifest = cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "file"
+            raise ModelError(f"{path}: unreadable model manifest ({where}: {first['msg']})") from None
         if manifest.labels != list(LABELS):
             raise ModelError(f"{path}: labels {manifest.labels} do not match the codebook's {list(LABELS)}")
         if isinstance(manifest.tfidf_blend, dict) and set(manifest.tfidf_blend) != set(LABELS):

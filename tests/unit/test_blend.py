@@ -102,3 +102,16 @@ def test_calibrate_chooses_the_blend_then_thresholds_on_dev():
     np.testing.assert_allclose(cal.apply(TRANSFORMER, TFIDF), cal.probs)
     alone = calibrate("per-label", Y, TRANSFORMER, None)
     assert alone.weight == 0.0 and alone.probs is TRANSFORMER
+
+
+def test_a_manifest_with_an_unknown_key_or_kind_is_refused(tmp_path):
+    from pipeline.errors import ModelError
+    from pipeline.modeling import Manifest
+
+    good = {"kind": "transformer", "labels": list(LABELS), "thresholds": dict.fromkeys(LABELS, 0.5)}
+    Manifest(**good).save(tmp_path)
+    assert Manifest.load(tmp_path).kind == "transformer"
+    for bad, message in (({**good, "threshold": 0.5}, "threshold"), ({**good, "kind": "svm"}, "kind")):
+        (tmp_path / "argmine.json").write_text(json.dumps(bad))
+        with pytest.raises(ModelError, match=f"unreadable model manifest \\({message}"):
+            Manifest.load(tmp_path)
