@@ -202,3 +202,27 @@ def write_card(model_dir: Path, manifest: Manifest, name: str, **kwargs) -> Path
 def card_counts(train_units: Sequence, dev_units: Sequence) -> dict[str, int]:
     return {"train_docs": len({u.doc_id for u in train_units}), "train_units": len(train_units),
             "dev_docs": len({u.doc_id for u in dev_units}), "dev_units": len(dev_units)}
+
+
+def ensemble_card(manifest: Manifest, name: str, members: Sequence[str], dev_macro: Mapping[str, float],
+                  n_dev: int) -> str:
+    """The card of an ensemble folder: what it averages, its thresholds and its dev figures."""
+    out = [f"# argmine unit classifier: `{name}` (an ensemble of {len(members)} models)", "",
+           "Labels argument units of op-eds about US immigration enforcement with `pro-enforcement`, "
+           "`civil-liberties`, `fiscal` and `federalism` (several or none; `docs/CODEBOOK.md`). Each label's "
+           "probability is the **mean of its members' probabilities** (each member with its own context and "
+           "tf-idf blend, as its own card says), and a label is given when that mean reaches the threshold below, "
+           f"tuned on the members' shared dev articles ({n_dev} units) for the averaged probabilities.", "",
+           "| label | threshold |", "|---|---|"]
+    out += [f"| `{label}` | {t:.3f} |" for label, t in zip(manifest.labels, manifest.threshold_list())]
+    out += ["", "## Members", ""]
+    out += [f"- `{path}` (from `{member}`; its own card is `{path}/README.md`): dev macro-F1 "
+            f"{dev_macro[f'member {member}']:.3f} at its own thresholds"
+            for path, member in zip(manifest.members, members)]
+    out += ["", f"Dev macro-F1 of the ensemble: **{dev_macro['ensemble']:.3f}** (dev articles are the ones the "
+            "thresholds were tuned on, so this is optimistic).", ""]
+    out += _metrics_table(manifest.dev_metrics)
+    out += ["", "## Reproduce its scores without argmine", "",
+            "Score the units with each member as its card shows, average the probabilities, and apply the "
+            "thresholds above (also in `argmine.json`). Intended use and limits are the members'.", ""]
+    return "\n".join(out)

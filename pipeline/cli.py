@@ -436,6 +436,30 @@ def _print_label_summary(summary, labeller, backend: str) -> None:
         fail(f"{len(summary.errors)} input(s) could not be labelled; see {summary.outputs['errors']}")
 
 
+@app.command()
+@user_errors
+def ensemble(
+    models: Annotated[list[Path], typer.Argument(help="Model folders to average (two or more).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Ensemble model folder to write.")],
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda, for scoring the dev articles.")] = "auto",
+) -> None:
+    """Average trained models into one model folder, usable by label, evaluate and MLflow.
+
+    The members must share their dev articles (train them with the same data and
+    data.split_seed; train.seed, encoder or context may differ). Their dev probabilities are
+    averaged and per-label thresholds tuned again on the average; the folder holds copies of the
+    members, a manifest and a model card.
+    """
+    _setup_logging()
+    from .ensemble import build_ensemble
+
+    manifest, report = build_ensemble(models, out, device=device)
+    for name, value in report.items():
+        console.print(f"dev macro-F1 {name:30} {value:.3f}")
+    console.print(_metrics_table(f"ensemble of {len(models)}: dev articles", manifest.dev_metrics))
+    console.print(f"model: [bold]{out}[/] (model card: {out / 'README.md'})")
+
+
 @app.command("export-onnx")
 @user_errors
 def export_onnx(

@@ -149,7 +149,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["transformer", "tfidf"]
+    kind: Literal["transformer", "tfidf", "ensemble"]
     labels: list[str]
     thresholds: dict[str, float]
     max_length: int = 128
@@ -162,6 +162,9 @@ class Manifest(BaseModel):
     tfidf_blend: float | dict[str, float] = 0.0
     # versions of the libraries it was trained with (argmine, torch, transformers, scikit-learn, ...)
     versions: dict[str, str] = Field(default_factory=dict)
+    # an ensemble: its member model folders, relative to this one (``members/<name>``); their
+    # probabilities are averaged and ``thresholds`` were tuned on their averaged dev probabilities
+    members: list[str] = Field(default_factory=list)
 
     def threshold_list(self) -> list[float]:
         return [self.thresholds[label] for label in self.labels]

@@ -77,6 +77,11 @@ class Labeller:
             raise ModelError(f"{self.model_dir}: holds {', '.join(pickles)}; a model folder holds no pickles "
                              "(they run code when loaded). Retrain it, or convert a folder you trained yourself with "
                              "`python scripts/migrate_model.py DIR`")
+        if self.manifest.kind == "ensemble":
+            self._members = [Labeller(self.model_dir / m, device=device, batch_size=batch_size, backend=backend,
+                                      chunk_size=chunk_size, precision=precision) for m in self.manifest.members]
+            self.device, self.precision = self._members[0].device, getattr(self._members[0], "precision", "fp32")
+            return
         if self.manifest.kind == "tfidf":
             self._sk = TfidfLogit.load(self.model_dir, TFIDF_MODEL)
             self.device = "cpu"
@@ -133,6 +138,9 @@ class Labeller:
     @property
     def context(self) -> str:
         """How the model reads a unit's neighbours (``model.context``: none, previous, around, lead)."""
+        if self.manifest.kind == "ensemble":
+            modes = {m.context for m in self._members}
+            return modes.pop() if len(modes) == 1 else "mixed"
         return self.manifest.config.get("model", {}).get("context", "none")
 
     @property
@@ -182,6 +190,8 @@ class Labeller:
         """Probabilities for units of articles (in article order), with context if the model uses it."""
         from .data import context_texts
 
+        if self.manifest.kind == "ensemble":  # each member reads the context it was trained with
+            return np.mean([m.score_units(units) for m in self._members], axis=0).astype(np.float32)
         return self.predict_proba([u.text for u in units], context_texts(units, self.context))
 
     def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
@@ -192,6 +202,8 @@ class Labeller:
         """
         if len(texts) == 0:
             return np.zeros((0, len(self.manifest.labels)), dtype=np.float32)
+        if self.manifest.kind == "ensemble":
+            return np.mean([m.predict_proba(texts, contexts) for m in self._members], axis=0).astype(np.float32)
         if self.manifest.kind == "tfidf":
             return np.asarray(self._sk.predict_proba(list(texts)), dtype=np.float32)
         probs = self._transformer_proba(texts, contexts)

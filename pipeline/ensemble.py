@@ -1,0 +1,91 @@
+"""Average several trained models into one: an ensemble model folder.
+
+Members are model folders trained on the same dev articles (same data, ``data.dev_fraction`` and
+``data.split_seed``; ``train.seed``, the encoder or the context may differ). Their probabilities
+are averaged, and the per-label thresholds are tuned again on the *averaged* dev probabilities
+(each member's own thresholds were tuned for it alone). The ensemble folder holds copies of its
+members under ``members/``, so it is self-contained: ``label``, ``evaluate`` and the MLflow model
+load it like any other model folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .card import CARD, ensemble_card
+from .config import Config
+from .data import digest, label_matrix
+from .errors import ConfigError, ModelError
+from .metrics import best_thresholds, multilabel_metrics
+from .modeling import Manifest, library_versions
+from .schema import LABELS, atomic_write, default_mode
+
+
+def _dev_units(manifest: Manifest, where: Path):
+    from .run import split_units
+
+    try:
+        cfg = Config.model_validate(manifest.config)
+    except ValueError as err:
+        raise ModelError(f"{where}: its manifest's config is not valid today ({err})") from None
+    missing = [str(p) for p in cfg.data.train if not Path(p).is_file()]
+    if missing:
+        raise ModelError(f"{where}: its training files are needed to find its dev articles: {missing[0]} is missing")
+    if manifest.data_digest and digest(cfg.data.train) != manifest.data_digest:
+        raise ModelError(f"{where}: its training files changed since it was trained (data digest differs)")
+    return split_units(cfg).dev
+
+
+def build_ensemble(member_dirs: Sequence[Path], out_dir: Path, *, device: str = "auto") -> tuple[Manifest, dict]:
+    """Write an ensemble of ``member_dirs`` to ``out_dir``; its manifest, and each member's dev
+    macro-F1 (at its own thresholds) next to the ensemble's, for the report."""
+    from .predict import Labeller
+    from .train import _install
+
+    if len(member_dirs) < 2:
+        raise ConfigError("an ensemble needs at least two member models")
+    manifests = [Manifest.load(d) for d in member_dirs]
+    for d, m in zip(member_dirs, manifests):
+        if m.kind == "ensemble":
+            raise ModelError(f"{d}: is itself an ensemble; list its members instead")
+    dev = _dev_units(manifests[0], member_dirs[0])
+    for d, m in zip(member_dirs[1:], manifests[1:]):
+        other = _dev_units(m, d)
+        if [u.unit_id for u in other] != [u.unit_id for u in dev]:
+            raise ConfigError(f"{d}: was tuned on other dev articles than {member_dirs[0]}; train the members with "
+                              "the same data and data.split_seed (train.seed may differ)")
+    y = label_matrix(dev)
+    probs = [Labeller(d, device=device, precision="fp32").score_units(dev) for d in member_dirs]
+    mean = np.mean(probs, axis=0)
+    thresholds = best_thresholds(y, mean)
+    report = {f"member {Path(d).name}": multilabel_metrics(y, p, m.threshold_list())["macro_f1"]
+              for d, p, m in zip(member_dirs, probs, manifests)}
+    names = [f"{i}-{Path(d).resolve().name}" for i, d in enumerate(member_dirs)]
+    manifest = Manifest(
+        kind="ensemble", labels=list(LABELS), thresholds={lab: float(t) for lab, t in zip(LABELS, thresholds)},
+        max_length=max(m.max_length for m in manifests), encoder=" + ".join(m.encoder for m in manifests),
+        data_digest=manifests[0].data_digest, config=manifests[0].config,
+        dev_metrics=multilabel_metrics(y, mean, thresholds), versions=library_versions(),
+        members=[f"members/{n}" for n in names],
+    )
+    report["ensemble"] = manifest.dev_metrics["macro_f1"]
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(default_mode(0o777))
+    try:
+        for d, n in zip(member_dirs, names):
+            shutil.copytree(d, staging / "members" / n, ignore=shutil.ignore_patterns("*.checkpoints", "run"))
+        manifest.save(staging)
+        with atomic_write(staging / CARD) as f:
+            f.write(ensemble_card(manifest, out_dir.name, [Path(d).name for d in member_dirs], report, len(dev)))
+        _install(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return manifest, report
