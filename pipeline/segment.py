@@ -46,8 +46,10 @@ _NAV_LINE = re.compile(
       | comments?(?:\s*\(\d+\))?|(?:\d+|no)\s+comments?|view\ comments|show\ comments|leave\ a\ (?:comment|reply)
       | cancel\ reply|\(?\s*log\ (?:in|out)(?:\s*/\s*change\s*\)?)?
       | subscribe\b.*|sign\ up\b.*|join\ (?:the\ conversation|us)\b.*|follow\ (?:us|me)\b.*
-      | follow\ (?:the|our)\ (?:[\w-]+\ ){0,3}(?:on|at)\ (?:twitter|facebook|instagram|x|linkedin|threads|bluesky)\b.*
-      | (?:(?:get|receive)\ )?(?:our|the)\ (?:[\w-]+\ ){0,3}(?:newsletter|briefing)\b.*
+      | follow\ (?:the|our)\ (?:[\w-]+\ ){0,3}on\ (?:twitter|facebook|instagram|linkedin|threads|bluesky)
+        (?:\s+(?:@[\w.]+|and|or|&|twitter|facebook|instagram|linkedin|threads|bluesky))*
+      | (?:get\ )?(?:our|the)\ (?:daily|weekly|morning|evening)?\s*(?:newsletter|briefing)\b.*
+      | (?:get|receive|sign\ up\ for|subscribe\ to)\ (?:our|the)\ (?:[\w-]+\ ){0,3}(?:newsletter|briefing)s?
       | (?:more\ from|most\ (?:read|popular)|trending|recommended|top\ stories|you\ may\ also\ like|around\ the\ web)\b.*
       | skip\ to\ (?:main\ )?content|(?:[▲↑^]\s*)?(?:back|return)\ to\ top|menu|search|home|loading\.*|close
       | (?:«\s*)?(?:previous|next|older|newer)\ (?:post|article|story|page|entry)\b.*
@@ -102,8 +104,9 @@ _SIGNATURE = re.compile(
 # Separators between the pieces of a furniture line: "Published ... | Updated ...".
 _PIECES = re.compile(r"\s+[|·•«»/›>]\s+|\s+[—–]\s+|\s{3,}")
 # A section tag and a colon in front of a headline: "Letter: Sanctuary vote was a slap in the face".
-# What follows the tag is judged as a headline of its own: a claim keeps the whole line as a unit (tag
-# included, as the corpus's hand segmentation does), a bare title ("Letter: Detainers") goes.
+# When more than three words follow the tag and they are not furniture or a bare-title pattern, the
+# whole line is a unit (tag included, as the corpus's hand segmentation does), as an untagged line of
+# that length would be; "Letter: Detainers" goes.
 _TAG_PREFIX = re.compile(
     r"^\s*(?:letters?(?:\ to\ the\ editor)?|opinion|editorial|commentary|op-ed|column|guest\ column|"
     r"viewpoint|my\ turn|your\ turn|readers?\ respond)\s*:\s+(?=\S)",  # ":" only: "OPINION | Courts" is a section
@@ -251,9 +254,10 @@ _NOTICE = re.compile(
     r"|contributors control their own work|flag this entry as abusive|send us an email"
     r"|the views expressed (?:here|in this)|do not necessarily (?:reflect|represent) the views"
     r"|all rights reserved|this material may not be published|^©|^copyright\b"
-    r"|(?:material|article|content|story) may not be (?:re-?)?(?:published|reproduced|redistributed|broadcast)"
-    r"|you are commenting using your|fill in your details below|notify me of (?:new|follow-?up)"
-    r"|^reader comments (?:posted|submitted)|comments (?:are|have been) closed"
+    r"|^this (?:copyrighted )?(?:material|article|content|story) may not be (?:re-?)?"
+    r"(?:published|reproduced|redistributed|broadcast)\b.*without (?:\w+ )?permission"
+    r"|^you are commenting using your|^fill in your details below|^notify me of (?:new|follow-?up)"
+    r"|^reader comments (?:posted|submitted) to this|^comments (?:are|have been) closed\W*$"
     r"|letters? (?:may|will|are) be edited|^send (?:yours|your letters?|letters)\b"
     r"|[\w.+-]+@[\w-]+\.[a-z]{2,}",  # a contact line: an e-mail address
     re.IGNORECASE,

@@ -107,11 +107,12 @@ def train_model(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     staging.chmod(default_mode(0o777))  # mkdtemp makes 0700; the model folder is as readable as any other
+    ckpt_dir = None
     try:
         if cfg.model.kind == "tfidf":
             probs, history = fit_tfidf(cfg, train_units, dev_units, staging)
         else:
-            probs, history = _fit_transformer(
+            probs, history, ckpt_dir = _fit_transformer(
                 cfg, train_units, dev_units, staging, tracker, data_digest, resume, callbacks
             )
         y_dev = label_matrix(dev_units)
@@ -144,6 +145,8 @@ def train_model(
         if before_install is not None:
             before_install(staging, TrainResult(staging, manifest, list(dev_units), probs, history))
         _install(staging, out_dir)
+        if ckpt_dir is not None:  # only now: a failure before this resumes from the last epoch
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -442,8 +445,7 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
     probs = _fp32_probs(trainer.model, dev_ds, DataCollatorWithPadding(tokenizer), tc.eval_batch_size)
     trainer.save_model(str(out))
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle, and nothing a user of the model needs
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return probs, history
+    return probs, history, ckpt_dir
 
 
 def _fp32_probs(model, rows: list[dict], collator, batch_size: int) -> np.ndarray:

@@ -11,6 +11,7 @@ today: the tf-idf models as JSON + safetensors (same scores), the ``argmine`` bl
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.card import add_to_hf_config, write_card  # noqa: E402
+from pipeline.errors import PipelineError  # noqa: E402
+from pipeline.errors import ModelError  # noqa: E402
 from pipeline.modeling import TFIDF_BLEND, TFIDF_MODEL, Manifest  # noqa: E402
 from pipeline.tfidf import _SETTINGS, TfidfLogit  # noqa: E402
 
@@ -36,7 +39,12 @@ def convert(pickle_path: Path, name: str) -> None:
     model = TfidfLogit(settings, {t: int(i) for t, i in vec.vocabulary_.items()}, vec.idf_, coef, intercept,
                        sklearn_version=sklearn.__version__)
     probe = ["The county pays for every detainer hold.", "Local police should not do ICE's job."]
-    assert np.allclose(model.predict_proba(probe), pipe.predict_proba(probe), atol=1e-6), pickle_path
+    dev = pickle_path.parent / "run" / "dev_predictions.jsonl"
+    if dev.is_file():  # the texts the model was tuned on, as well
+        probe += [json.loads(line)["text"] for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    gap = float(np.abs(model.predict_proba(probe) - pipe.predict_proba(probe)).max())
+    if gap > 1e-6:
+        raise ModelError(f"{pickle_path}: the converted model differs from the pickle by {gap:.2e}; left as it was")
     model.save(pickle_path.parent, name)
     pickle_path.unlink()
 
@@ -54,5 +62,12 @@ def migrate(model_dir: Path) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
     for folder in sys.argv[1:]:
-        migrate(Path(folder))
+        try:
+            migrate(Path(folder))
+        except PipelineError as err:  # its message names the folder
+            sys.exit(f"error: {err}")
+        except (OSError, KeyError, AttributeError) as err:
+            sys.exit(f"error: {folder}: {err}")

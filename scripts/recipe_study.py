@@ -248,6 +248,11 @@ def main() -> int:
         return 0
     from pipeline.cli import _parse_overrides
 
+    if not args.config or not args.out:
+        ap.error("--config and --out are needed to run a recipe (or use --merge, --ensemble or --log)")
+    for name in ("units.jsonl", "articles.tsv"):  # say so now, not after five fold trainings
+        if not (args.real_dev / name).is_file():
+            ap.error(f"{args.real_dev / name} is missing: --real-dev names the real development set's folder")
     cfg = load_config(args.config, _parse_overrides(args.overrides))
     args.out.mkdir(parents=True, exist_ok=True)
     name = args.name or " ".join([cfg.name, *args.overrides])

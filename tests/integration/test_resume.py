@@ -57,3 +57,23 @@ def test_interrupted_training_resumes_from_the_last_checkpoint(tmp_path, tiny_en
     assert record.last_step == 3 * steps_per_epoch
     assert (result.model_dir / "model.safetensors").is_file()
     assert not (tmp_path / "model.checkpoints").exists()
+
+
+def test_a_failure_after_the_last_epoch_keeps_the_checkpoints_and_the_rerun_finishes(tmp_path, tiny_encoder,
+                                                                                       gold_split):
+    """Reporting, held-out scoring or an MLflow upload can fail after training: the model is not lost."""
+    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder),
+                                                    "output_dir": str(tmp_path / "model")})
+    tr, dev = split_by_article(load_units([gold_split["train"]]), 0.34, 0)
+
+    def broken_report(staging, result):
+        raise OSError("tracking server unreachable")
+
+    with pytest.raises(OSError, match="unreachable"):
+        train_model(cfg, tr, dev, before_install=broken_report)
+    assert not (tmp_path / "model").exists()
+    assert list((tmp_path / "model.checkpoints").glob("checkpoint-*"))
+    record = Record()
+    train_model(cfg, tr, dev, callbacks=[record])
+    assert record.first_step is None  # nothing left to train: it resumed after the last epoch
+    assert (tmp_path / "model" / "argmine.json").is_file() and not (tmp_path / "model.checkpoints").exists()

@@ -341,16 +341,18 @@ def test_the_model_card_snippet_reproduces_the_labeller_and_the_folder_holds_no_
 
     units = load_units([gold_split["train"]])
     tr, dev = split_by_article(units, 0.34, 0)
-    for context in ("previous", "around"):
-        cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "model.tfidf_blend": 0.5,
-                                                        "model.context": context,
-                                                        "output_dir": str(tmp_path / context)})
+    for context in ("previous", "around", "lead", "none", "tfidf"):
+        sets = {"model.encoder": str(tiny_encoder), "model.tfidf_blend": 0.5 if context != "none" else 0.0,
+                "output_dir": str(tmp_path / context)}
+        sets |= {"model.kind": "tfidf", "model.tfidf_blend": 0.0} if context == "tfidf" else {"model.context": context}
+        cfg = load_config(ROOT / "configs/smoke.yaml", sets)
         model_dir = train_model(cfg, tr, dev).model_dir
         names = {p.name for p in model_dir.iterdir()}
         assert "README.md" in names and "training_args.bin" not in names
         assert not [n for n in names if n.endswith((".joblib", ".pkl", ".bin"))]
-        config = json.loads((model_dir / "config.json").read_text())["argmine"]
-        assert config["labels"] == list(LABELS) and config["context"] == context and len(config["thresholds"]) == 4
+        if context != "tfidf":
+            config = json.loads((model_dir / "config.json").read_text())["argmine"]
+            assert config["labels"] == list(LABELS) and config["context"] == context and len(config["thresholds"]) == 4
         card = (model_dir / "README.md").read_text()
         code = re.search(r"```python\n(.*?)```", card, re.S).group(1)
         article = [u for u in dev if u.doc_id == dev[0].doc_id]

@@ -291,3 +291,19 @@ def test_a_claim_headline_after_a_section_tag_is_a_unit():
     text = ("Letter: The sheriff is right to honor every detainer\nLetter: Detainers\n"
             "OPINION | Criminal Justice and County Budgets\nBody.")
     assert units(text) == ["Letter: The sheriff is right to honor every detainer", "Body."]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The ICE briefing to county commissioners left out the jail costs entirely.",
+        "Our county newsletter never mentioned the detainer contract.",
+        "Follow the money at X County jail and you find the ICE contract.",
+        "Public comments have been closed since March, and the council voted anyway.",
+        "The story may not be published anywhere else, the sheriff insisted.",
+        "Fill in the blanks and the budget still does not add up.",
+    ],
+)
+def test_body_sentences_that_mention_furniture_words_are_kept(sentence):
+    text = f"The county should stop renting jail beds to ICE. {sentence}"
+    assert units(text) == ["The county should stop renting jail beds to ICE.", sentence]
