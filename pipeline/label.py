@@ -208,7 +208,7 @@ def _assemble(parts: Path, out_dir: Path, errors: Sequence[SourceError], model_n
                 for line in src:
                     f.write(line)
     columns = ["doc_id", "source", "n_units", *(f"share_{lab}" for lab in LABELS), "share_none",
-               "dominant_label", "stance", "stance_balance"]
+               "dominant_label", "stance_balance", "stance"]  # stance last: older readers count columns
     with atomic_write(outputs["articles"]) as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
