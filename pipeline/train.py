@@ -301,17 +301,18 @@ def _checkpoint_dir(cfg: Config, key: str, resume: bool) -> tuple[Path, str | No
 
 
 def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, data_digest, resume, callbacks):
-    import torch
+    """Fine-tune the encoder with a 4-way sigmoid head; the dev probabilities (fp32), the per-epoch
+    history and the checkpoint folder (removed by ``train_model`` once the model is installed)."""
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,
         DataCollatorWithPadding,
         Trainer,
-        TrainerCallback,
-        TrainingArguments,
         set_seed,
     )
     from transformers.trainer_callback import ProgressCallback
+
+    from .trainer_parts import LossBar, Report, WeightedBCE, epoch_metrics, training_arguments
 
     tc = cfg.train
     set_seed(tc.seed)
@@ -335,107 +336,19 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
     train_ds = encoded_rows(train_units, tokenize, cfg.model.context)
     dev_ds = encoded_rows(dev_units, tokenize, cfg.model.context)
     y_train = label_matrix(train_units)
-    weight = torch.tensor(
-        pos_weights(y_train, tc.max_pos_weight) if tc.pos_weight == "auto" else np.ones(len(LABELS)),
-        dtype=torch.float32,
-    )
-
-    def loss_fn(outputs, labels, num_items_in_batch=None):
-        logits = outputs.logits.float()
-        return torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, labels.to(logits.dtype), pos_weight=weight.to(logits.device)
-        )
-
-    def compute_metrics(pred):
-        logits, y = pred.predictions, pred.label_ids
-        probs = 1.0 / (1.0 + np.exp(-logits))
-        tuned = multilabel_metrics(y, probs, best_thresholds(y, probs))
-        at_half = multilabel_metrics(y, probs, 0.5)
-        # the transformer alone, epoch by epoch: named apart from the final dev_* metrics (tuned
-        # thresholds, blend), which MLflow would otherwise show as the latest step's value
-        out = {"macro_f1_tuned": tuned["macro_f1"], "macro_f1_at_0.5": at_half["macro_f1"],
-               "micro_f1_at_0.5": at_half["micro_f1"], "ece_transformer": at_half["ece"]}
-        out |= {f"{label}_f1_tuned": tuned[f"{label}_f1"] for label in LABELS}
-        return out
-
-    history: list[dict[str, float]] = []
-
-    class LossBar(ProgressCallback):
-        """The usual progress bar, with the running loss in it instead of printed log dicts."""
-
-        def on_prediction_step(self, args, state, control, eval_dataloader=None, **kw):
-            pass  # no second bar for the short dev pass
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            if self.training_bar is not None and logs and "loss" in logs:
-                self.training_bar.set_postfix(loss=f"{float(logs['loss']):.4f}", refresh=False)
-
-    class Report(TrainerCallback):
-        """Per-epoch train and dev loss and dev metrics to the tracker, as step metrics."""
-
-        def __init__(self):
-            self.losses: list[float] = []
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            logs = logs or {}
-            if "loss" in logs:
-                self.losses.append(float(logs["loss"]))
-                tracker.log_metrics({"train_loss_step": float(logs["loss"])}, step=state.global_step)
-
-        def on_evaluate(self, args, state, control, metrics=None, **kw):
-            epoch = int(round(state.epoch or 0))
-            row = {"epoch": float(epoch)}
-            if self.losses:
-                row["train_loss"] = float(np.mean(self.losses))
-                self.losses = []
-            row |= {("dev_" + k.removeprefix("eval_")): float(v) for k, v in (metrics or {}).items()
-                    if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second", "epoch"))}
-            history.append(row)
-            tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
-            shown = ("train_loss", "dev_loss", "dev_macro_f1_tuned", "dev_micro_f1_at_0.5")
-            log.info("epoch %d: %s", epoch, ", ".join(f"{k}={row[k]:.4f}" for k in shown if k in row))
-
-    device = tc.device
-    use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
-    bf16 = tc.bf16 == "on" or (tc.bf16 == "auto" and use_cuda and torch.cuda.is_bf16_supported())
+    weights = pos_weights(y_train, tc.max_pos_weight) if tc.pos_weight == "auto" else np.ones(len(LABELS))
     ckpt_dir, last = _checkpoint_dir(cfg, _run_key(cfg, data_digest, train_units, dev_units), resume)
-    steps_per_epoch = -(-len(train_ds) // tc.batch_size)
-    args = TrainingArguments(
-        output_dir=str(ckpt_dir),
-        num_train_epochs=tc.epochs,
-        per_device_train_batch_size=tc.batch_size,
-        per_device_eval_batch_size=tc.eval_batch_size,
-        learning_rate=tc.learning_rate,
-        weight_decay=tc.weight_decay,
-        warmup_steps=int(tc.warmup_ratio * steps_per_epoch * tc.epochs),
-        lr_scheduler_type="linear",
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model="macro_f1_tuned",
-        greater_is_better=True,
-        logging_steps=max(1, min(20, steps_per_epoch // 4)),
-        logging_first_step=True,
-        report_to=[],
-        seed=tc.seed,
-        data_seed=tc.seed,
-        use_cpu=not use_cuda,
-        bf16=bf16,
-        dataloader_pin_memory=use_cuda,
-        dataloader_num_workers=tc.dataloader_workers,
-        disable_tqdm=False,
-    )
+    report = Report(tracker)
     trainer = Trainer(
         model=model,
-        args=args,
+        args=training_arguments(tc, ckpt_dir, len(train_ds)),
         train_dataset=train_ds,
         eval_dataset=dev_ds,
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
-        compute_loss_func=loss_fn,
-        compute_metrics=compute_metrics,
-        callbacks=[Report(), *callbacks],
+        compute_loss_func=WeightedBCE(weights),
+        compute_metrics=epoch_metrics,
+        callbacks=[report, *callbacks],
     )
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(LossBar())
@@ -445,7 +358,7 @@ def _fit_transformer(cfg, train_units, dev_units, out: Path, tracker: Tracker, d
     probs = _fp32_probs(trainer.model, dev_ds, DataCollatorWithPadding(tokenizer), tc.eval_batch_size)
     trainer.save_model(str(out))
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle, and nothing a user of the model needs
-    return probs, history, ckpt_dir
+    return probs, report.history, ckpt_dir
 
 
 def _fp32_probs(model, rows: list[dict], collator, batch_size: int) -> np.ndarray:
