@@ -271,7 +271,7 @@ def test_a_descriptive_title_with_a_claim_after_its_colon_is_kept():
         "Cedar Hollow, Aug. 9",
         # comment widgets and reprint notices
         "You are commenting using your WordPress.com account.",
-        "Fill in your details below or click an icon to log in:",
+        "Fill in your details below to post as a guest",
         "Notify me of new comments via email.",
         "Reader comments posted to this story may be printed in the weekend edition.",
         "This article may not be reproduced without permission.",
