@@ -293,7 +293,7 @@ def _train(cfg, config: Path, resume: bool = True):
     tags = tags_for(cfg, cfg.data.train) | {"config_file": str(config)}
     with open_tracker(cfg.tracking, run_name=cfg.name, command="train", tags=tags,
                       root=project_root(config)) as tracker:
-        report = run_train(cfg, tracker, resume=resume)
+        report = run_train(cfg, tracker, resume=resume, split=split)
     if report.held_out is not None:
         console.print(_metrics_table(f"held-out evaluation: {cfg.data.eval}", report.held_out.metrics))
     else:

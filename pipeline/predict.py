@@ -73,14 +73,13 @@ class Labeller:
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         # training_args.bin (older versions wrote it) is never loaded, so it is only skipped, with a word
-        ignored = [p.name for p in self.model_dir.iterdir() if p.name == "training_args.bin"]
-        if ignored:
+        names = {p.name for p in self.model_dir.iterdir()}
+        if "training_args.bin" in names:
             import logging
 
-            logging.getLogger(__name__).warning("%s: ignoring %s (a pickle argmine never loads)", self.model_dir,
-                                                ignored[0])
-        pickles = sorted(p.name for p in self.model_dir.iterdir()
-                         if p.suffix in PICKLE_SUFFIXES and p.name not in ignored)
+            logging.getLogger(__name__).warning("%s: ignoring training_args.bin (a pickle argmine never loads)",
+                                                self.model_dir)
+        pickles = sorted(n for n in names if Path(n).suffix in PICKLE_SUFFIXES and n != "training_args.bin")
         if pickles:
             raise ModelError(f"{self.model_dir}: holds {', '.join(pickles)}; a model folder holds no pickles "
                              "(they run code when loaded). Retrain it, or convert a folder you trained yourself with "

@@ -91,12 +91,14 @@ def log_evaluation(tracker: Tracker, ev: Evaluation, out_dir: Path, prefix: str)
         tracker.log_artifact(out_dir / f"{prefix}_{name}", artifact_path=prefix)
 
 
-def train(cfg: Config, tracker: Tracker | None = None, *, resume: bool = True, register: bool = True) -> TrainReport:
-    """Train, report, evaluate and register one model from a config."""
+def train(cfg: Config, tracker: Tracker | None = None, *, resume: bool = True, register: bool = True,
+          split: Split | None = None) -> TrainReport:
+    """Train, report, evaluate and register one model from a config (``split``: the config's
+    ``split_units``, when the caller already made it)."""
     import yaml
 
     tracker = tracker or Tracker()
-    split = split_units(cfg)
+    split = split or split_units(cfg)
     data_digest = digest(cfg.data.train)
     tracker.log_params(cfg.flat())
     tracker.log_dataset(cfg.data.train, split.train, "train", "training")

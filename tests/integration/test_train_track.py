@@ -364,6 +364,8 @@ def test_the_model_card_snippet_reproduces_the_labeller_and_the_folder_holds_no_
         np.testing.assert_allclose(scope["probs"], labeller.score_units(article), atol=1e-4)
         assert scope["labels"] == labeller.decide(labeller.score_units(article))
 
+    (model_dir / "training_args.bin").write_bytes(b"an older version's pickle")  # skipped, never loaded
+    Labeller(model_dir)
     (model_dir / "extra.joblib").write_bytes(b"not really")
     with pytest.raises(ModelError, match="no pickles"):
         Labeller(model_dir)
