@@ -38,8 +38,61 @@ def label_units(labeller: Labeller, units: Sequence[Unit]) -> list[PredictedUnit
     return predicted(labeller, units, labeller.score_units(units))
 
 
+def release_free_memory() -> None:
+    """Hand freed heap back to the system (glibc's malloc_trim). Each batch allocates tensors and
+    strings of new sizes, and without this the heap fragments: peak RSS grew by ~40% from 1,000 to
+    10,000 units, and stays flat with it (docs/RESULTS.md). A no-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    global _TRIM
+    if _TRIM is None:
+        try:
+            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
+
+
+def _segment(article: Article) -> list[Unit]:
+    return segment_document(article.doc_id, article.text)
+
+
+def segmented(articles: Iterable[Article], workers: int = 0, block: int = 256) -> Iterator[tuple[Article, list[Unit]]]:
+    """(article, its units) in input order. With ``workers`` > 0, worker processes segment blocks of
+    articles ahead of the caller (two blocks in flight), so segmentation overlaps scoring without
+    reading the whole input into memory."""
+    if workers <= 0:
+        for article in articles:
+            yield article, _segment(article)
+        return
+    import multiprocessing
+    from collections import deque
+    from itertools import islice
+
+    source = iter(articles)
+    # spawn, not fork: the parent has torch's thread pools (and perhaps CUDA) running
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pending: deque = deque()
+
+        def submit() -> None:
+            block_ = list(islice(source, block))
+            if block_:
+                pending.append((block_, pool.map_async(_segment, block_, chunksize=max(1, block // (4 * workers)))))
+
+        submit()
+        while pending:
+            submit()
+            done, result = pending.popleft()
+            yield from zip(done, result.get())
+
+
 def label_articles(
-    labeller: Labeller, articles: Iterable[Article], batch_units: int = 4096
+    labeller: Labeller, articles: Iterable[Article], batch_units: int = 4096, workers: int = 0
 ) -> Iterator[list[tuple[Article, list[PredictedUnit]]]]:
     """Yield batches of (article, its labelled units); each batch is scored in one call."""
     batch: list[tuple[Article, list[Unit]]] = []
@@ -50,8 +103,7 @@ def label_articles(
         scored = iter(label_units(labeller, units))
         return [(a, [next(scored) for _ in us]) for a, us in batch]
 
-    for article in articles:
-        units = segment_document(article.doc_id, article.text)
+    for article, units in segmented(articles, workers):
         batch.append((article, units))
         n += len(units)
         if n >= batch_units:
@@ -144,7 +196,7 @@ def _read_jsonl(path: Path) -> Iterator[dict]:
 def label_inputs(
     inputs: Sequence[Path], labeller: Labeller, out_dir: Path, *, resume: bool = False,
     batch_units: int = 4096, id_field: str | None = None, text_field: str = "text",
-    on_error=lambda e: None, model_name: str = "",
+    on_error=lambda e: None, model_name: str = "", workers: int = 0,
 ) -> LabelSummary:
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -176,7 +228,7 @@ def label_inputs(
 
     start = time.perf_counter()
     with tqdm(desc="labelling", unit=" units", disable=None, dynamic_ncols=True) as bar:
-        for batch in label_articles(labeller, fresh(), batch_units):
+        for batch in label_articles(labeller, fresh(), batch_units, workers):
             name = f"part-{next_part:06d}"
             with atomic_write(parts / f"{name}.units.jsonl") as f:
                 for _, units in batch:
@@ -186,6 +238,7 @@ def label_inputs(
                 for article, units in batch:
                     f.write(json.dumps({**article_summary(article, units), "text": article.text}) + "\n")
             next_part += 1
+            release_free_memory()
             n = sum(len(us) for _, us in batch)
             summary.articles += len(batch)
             summary.units += n

@@ -173,3 +173,33 @@ def test_unit_rows_for_a_context_model_need_article_and_offset(tmp_path, tiny_en
         assert served.loc[uid, "score_fiscal"] == pytest.approx(scores["fiscal"], abs=1e-5)
     with pytest.raises(ValueError, match="unit rows need start columns"):
         label_frame(labeller, frame.drop(columns=["start"]))
+
+
+def test_bucket_padding_gives_the_probabilities_of_exact_padding(model_dir):
+    """Buckets (the GPU default) pad wider and add empty rows; no unit's scores may move."""
+    import numpy as np
+
+    from pipeline.data import load_units
+    from pipeline.predict import BUCKET, Labeller
+
+    units = load_units([DATA / "seed_units.jsonl"])
+    exact = Labeller(model_dir, device="cpu", precision="fp32", padding="exact", batch_size=16)
+    buckets = Labeller(model_dir, device="cpu", precision="fp32", padding="buckets", batch_size=16)
+    assert np.allclose(exact.score_units(units), buckets.score_units(units), atol=1e-5)
+    lengths = np.array([len(u.text) % 90 + 3 for u in units])
+    shapes = {(rows, width) for _, width, rows in buckets._plan(lengths)}
+    assert all(width % BUCKET == 0 for _, width in shapes)
+    assert len(shapes) <= 2 * len({-(-n // BUCKET) for n in lengths})  # full and last batch per bucket
+    planned = np.concatenate([idx for idx, _, _ in buckets._plan(lengths)])
+    assert sorted(planned) == list(range(len(units)))
+
+
+def test_segmentation_workers_change_nothing_but_who_segments(tmp_path, model_dir, articles):
+    outs = []
+    for workers in ("0", "2"):
+        out = tmp_path / f"out-{workers}"
+        result = runner.invoke(app, ["label", str(articles), "--model", str(model_dir), "--out", str(out),
+                                     "--workers", workers, "--precision", "fp32"])
+        assert result.exit_code == 0, result.output
+        outs.append((out / "units.jsonl").read_text())
+    assert outs[0] == outs[1] and outs[0].count("\n") > 100
