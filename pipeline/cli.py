@@ -151,36 +151,62 @@ def _score_segments(gold: Path, pred: Path, json_out: Path | None = None, max_li
 @app.command()
 @user_errors
 def agreement(
-    a: Annotated[Path, typer.Argument(help="First annotator's units (JSONL, codebook format).")],
-    b: Annotated[Path, typer.Argument(help="Second annotator's labels for the same units.")],
+    a: Annotated[Path, typer.Argument(help="First coder's units (JSONL, codebook format).")],
+    b: Annotated[
+        Path | None,
+        typer.Argument(help="Second coder's labels for the same units: a gold file or a model's predictions (`label`'s units.jsonl).", show_default=False),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Instead of B: a model directory (or MLflow model URI) that labels A's units.", show_default=False),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON.")] = None,
     disagreements_out: Annotated[
         Path | None,
         typer.Option("--disagreements", help="Write the units whose label sets differ (JSONL) for adjudication."),
     ] = None,
 ) -> None:
-    """Inter-annotator agreement of two labellings of the same units.
+    """Agreement of two coders on the same units, where a coder may be a model.
 
-    Units are matched by unit_id and must have the same spans. Prints, per label, both annotators'
-    positives, observed agreement and Cohen's kappa, then the macro kappa and the share of units
-    with identical label sets.
+    The second coder is file B (a gold file, or a model's predictions) or --model, which labels A's
+    units. Units are matched by unit_id, or by span when the ids differ (a model's own segmentation);
+    both must cover the same spans. Prints, per label, both coders' positives, observed agreement,
+    Cohen's kappa and Krippendorff's alpha, then the macro averages (over labels someone used) and
+    the share of units with identical label sets.
     """
-    from .agreement import agreement as compute, disagreements, pair_units
-    from .schema import atomic_write, read_units
+    from .agreement import agreement as compute
+    from .agreement import disagreements, pair_units, read_labelling
+    from .schema import atomic_write
 
-    pairs = pair_units(read_units(a), read_units(b), names=(str(a), str(b)))
+    if (b is None) == (model is None):
+        fail("give the second coder as a file B or as --model, exactly one of them")
+    units_a = read_labelling(a)
+    if model is not None:
+        _setup_logging()
+        from .label import label_units
+        from .predict import Labeller
+
+        labeller = Labeller(_resolve_model(model), precision="fp32")  # as `evaluate`: thresholds are fp32's
+        units_b, coder_b = label_units(labeller, units_a), f"model {model}"
+    else:
+        units_b, coder_b = read_labelling(b), str(b)
+    pairs = pair_units(units_a, units_b, names=(str(a), coder_b))
     result = compute(pairs)
-    table = Table(title=f"agreement on {result.n_units} units")
-    for col in ("label", "positives A", "positives B", "observed", "kappa"):
+    table = Table(title=f"agreement on {result.n_units} units: A {a}, B {coder_b}")
+    for col in ("label", "positives A", "positives B", "observed", "kappa", "alpha"):
         table.add_column(col, justify="left" if col == "label" else "right")
     for label, m in result.per_label.items():
-        table.add_row(label, str(m["positives_a"]), str(m["positives_b"]), f"{m['observed']:.3f}", f"{m['kappa']:.3f}")
+        table.add_row(label, str(m["positives_a"]), str(m["positives_b"]),
+                      *(f"{m[key]:.3f}" for key in ("observed", "kappa", "alpha")))
     console.print(table)
-    console.print(f"macro kappa {result.macro_kappa:.3f}; identical label sets {result.exact:.3f}")
+    console.print(f"macro kappa {result.macro_kappa:.3f}; macro alpha {result.macro_alpha:.3f}; "
+                  f"identical label sets {result.exact:.3f}")
     if json_out:
         with atomic_write(json_out) as f:
-            json.dump({"n_units": result.n_units, "exact": result.exact, "macro_kappa": result.macro_kappa,
-                       "per_label": result.per_label}, f, indent=2)
+            figures = {"coders": [str(a), coder_b], "n_units": result.n_units, "exact": result.exact,
+                       "macro_kappa": result.macro_kappa, "macro_alpha": result.macro_alpha,
+                       "per_label": result.per_label}
+            json.dump(_nan_to_none(figures), f, indent=2)  # strict JSON: undefined figures are null
     if disagreements_out:
         rows = disagreements(pairs)
         with atomic_write(disagreements_out) as f:
@@ -189,6 +215,17 @@ def agreement(
                                     "labels_b": v.labels}, ensure_ascii=False) + "\n")
         console.print(f"{len(rows)} disagreements -> {disagreements_out}")
 
+
+
+def _nan_to_none(value):
+    """NaN (a kappa or alpha nobody's decisions define) as null, which every JSON reader accepts."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -392,8 +429,10 @@ def label(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out without relabelling finished articles.")] = False,
     backend: Annotated[str, typer.Option(help="torch, onnx (fp32) or onnx-int8 (CPU; run export-onnx first).")] = "torch",
     device: Annotated[str, typer.Option(help="auto (CUDA with bf16 if present, else all CPU cores), cpu or cuda.")] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1, help="Units per forward pass (length-sorted).")] = 64,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Most units per forward pass (length-sorted). Default: 64 on a CPU, 1,024 on a GPU (at most 65,536 tokens a batch).", show_default=False)] = None,
     precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU or GPU has native bf16), fp32 or bf16.")] = "auto",
+    padding: Annotated[str, typer.Option(help="auto, exact (pad each batch to its longest unit: least arithmetic, the CPU default) or buckets (widths rounded up to multiples of 32 tokens so shapes repeat: the GPU default).")] = "auto",
+    workers: Annotated[int | None, typer.Option(min=0, help="Processes that segment articles ahead of the model. Default: 0 on a CPU (the model needs the cores), up to 8 on a GPU.", show_default=False)] = None,
     id_field: IdFieldOpt = None,
     text_field: TextFieldOpt = "text",
 ) -> None:
@@ -409,12 +448,25 @@ def label(
     from .predict import Labeller
 
     model_dir = _resolve_model(model)
-    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend, precision=precision)
+    import os
+
+    gpu = device.startswith("cuda") or (device == "auto" and _cuda_available())
+    chunk = 32_768 if gpu else 4096  # a GPU wants many full batches per call
+    labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend, precision=precision,
+                        padding=padding, chunk_size=chunk)
+    if workers is None:
+        workers = min(8, max(0, (os.cpu_count() or 1) - 2)) if labeller.device.startswith("cuda") else 0
     summary = label_inputs(
         inputs, labeller, out, resume=resume, id_field=id_field, text_field=text_field, model_name=str(model),
-        on_error=_skipped,
+        on_error=_skipped, batch_units=chunk, workers=workers,
     )
     _print_label_summary(summary, labeller, backend)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _skipped(err) -> None:
@@ -551,6 +603,96 @@ def ui(
         subprocess.run(cmd, env=env, check=False)
     except KeyboardInterrupt:
         pass
+
+
+annotate_app = typer.Typer(
+    help="The annotation loop with Label Studio: export machine-labelled articles as tasks, import the "
+    "corrected annotations as gold units.",
+    no_args_is_help=True,
+)
+app.add_typer(annotate_app, name="annotate")
+
+
+@annotate_app.command("export")
+@user_errors
+def annotate_export(
+    inputs: InputsArg,
+    model: Annotated[str, typer.Option(help="Model directory, or an MLflow model URI, that pre-labels the units.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Tasks file to write (Label Studio JSON); the labelling config goes beside it as .config.xml.")] = Path("tasks.json"),
+    select: Annotated[int | None, typer.Option("--select", min=1, help="Export only the N articles the model is least sure of (with some diversity).", show_default=False)] = None,
+    diversity: Annotated[float, typer.Option(min=0.0, max=1.0, help="With --select: weight against choosing articles much like ones already chosen (0: uncertainty alone).")] = 0.3,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    id_field: IdFieldOpt = None,
+    text_field: TextFieldOpt = "text",
+) -> None:
+    """Pre-label articles and write them as Label Studio tasks.
+
+    One task per article: its text, and every unit the segmenter finds as a region (region label
+    `unit`) with the model's labels as per-region choices, sent as a Label Studio prediction (model
+    version and confidence scores). Create a project with the .config.xml written beside --out,
+    import the tasks, correct spans and labels, export the project as JSON, then run
+    `argmine annotate import`.
+    """
+    from .annotate import task, write_tasks
+    from .label import label_articles
+    from .predict import Labeller
+    from .sources import SourceError, iter_articles
+
+    model_dir = _resolve_model(model)
+    labeller = Labeller(model_dir, device=device, precision="fp32")
+    articles, errors = [], []
+    for item in iter_articles(inputs, id_field=id_field, text_field=text_field):
+        (errors if isinstance(item, SourceError) else articles).append(item)
+    for err in errors:
+        _skipped(err)
+    labelled = [pair for batch in label_articles(labeller, articles) for pair in batch]
+    if select is not None:
+        import numpy as np
+
+        from .schema import LABELS
+        from .select import select_articles
+
+        units = [u for _, us in labelled for u in us]
+        members = None
+        if labeller.manifest.kind == "ensemble":  # where the members disagree counts as uncertain too
+            members = np.stack([m.score_units(units) for m in labeller._members])
+        chosen = select_articles([u.doc_id for u in units], np.array([[u.scores[lab] for lab in LABELS] for u in units]),
+                                 labeller.thresholds, select, texts={a.doc_id: a.text for a, _ in labelled},
+                                 member_probs=members, diversity=diversity)
+        rank = {doc_id: i for i, (doc_id, _) in enumerate(chosen)}
+        labelled = sorted((p for p in labelled if p[0].doc_id in rank), key=lambda p: rank[p[0].doc_id])
+    thresholds = dict(zip(labeller.manifest.labels, map(float, labeller.thresholds)))
+    version = f"{model} ({labeller.manifest_digest()[:12]})"
+    n, config = write_tasks((task(a.doc_id, a.text, us, thresholds, version, a.source) for a, us in labelled), out)
+    console.print(f"{n} tasks ({sum(len(us) for _, us in labelled)} units) -> [bold]{out}[/]; labelling config -> {config}")
+    if errors:
+        fail(f"{len(errors)} input(s) could not be read")
+
+
+@annotate_app.command("import")
+@user_errors
+def annotate_import(
+    export: Annotated[Path, typer.Argument(help="A Label Studio JSON export of an argmine project.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Gold units to write (codebook JSONL).")] = Path("gold.jsonl"),
+) -> None:
+    """Turn a Label Studio export into gold units (codebook JSONL) to train and evaluate on.
+
+    Each annotated task becomes its article's units, with the spans and labels the annotator left
+    (moved or added regions included). A malformed task, or one whose annotations disagree, is
+    reported as `file: task N: what is wrong` and the rest is still written; the exit status is
+    then 1. Tasks nobody annotated are skipped.
+    """
+    from .annotate import import_export
+    from .schema import write_units
+
+    result = import_export(export)
+    for message in result.errors:
+        err_console.print(f"[red]error[/] {message}", highlight=False, soft_wrap=True)
+    write_units(out, result.units)
+    note = f"; {len(result.not_annotated)} not annotated, skipped" if result.not_annotated else ""
+    console.print(f"{result.articles} articles, {len(result.units)} units -> [bold]{out}[/]{note}")
+    if result.errors:
+        fail(f"{len(result.errors)} task(s) could not be imported")
 
 
 def main() -> None:

@@ -42,6 +42,20 @@ def tiny_encoder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_encoder, gold_split) -> Path:
+    """A model trained in seconds (configs/smoke.yaml, the tiny encoder, three seed articles); tests
+    read it (``label``, ``annotate``, ``agreement``; test_label.py also exports it to ONNX)."""
+    from pipeline.config import load_config
+    from pipeline.data import load_units, split_by_article
+    from pipeline.train import train_model
+
+    out = tmp_path_factory.mktemp("tiny-model") / "m"
+    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "output_dir": str(out)})
+    tr, dev = split_by_article(load_units([gold_split["train"]]), 0.34, 0)
+    return train_model(cfg, tr, dev).model_dir
+
+
+@pytest.fixture(scope="session")
 def gold_split(tmp_path_factory) -> dict[str, Path]:
     """Seed units split by article: three articles to train on, two to evaluate on."""
     import json

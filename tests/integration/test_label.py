@@ -7,9 +7,9 @@ import json
 from html.parser import HTMLParser
 
 import pytest
+from conftest import DATA, ROOT
 from typer.testing import CliRunner
 
-from conftest import DATA, ROOT
 from pipeline.cli import app
 from pipeline.schema import LABELS, PredictedUnit, read_units
 
@@ -18,15 +18,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, tiny_encoder, gold_split):
-    from pipeline.config import load_config
-    from pipeline.data import load_units, split_by_article
-    from pipeline.train import train_model
-
-    out = tmp_path_factory.mktemp("label-model") / "m"
-    cfg = load_config(ROOT / "configs/smoke.yaml", {"model.encoder": str(tiny_encoder), "output_dir": str(out)})
-    tr, dev = split_by_article(load_units([gold_split["train"]]), 0.34, 0)
-    return train_model(cfg, tr, dev).model_dir
+def model_dir(tiny_model):
+    return tiny_model
 
 
 @pytest.fixture
@@ -203,3 +196,27 @@ def test_segmentation_workers_change_nothing_but_who_segments(tmp_path, model_di
         assert result.exit_code == 0, result.output
         outs.append((out / "units.jsonl").read_text())
     assert outs[0] == outs[1] and outs[0].count("\n") > 100
+
+
+def test_annotate_export_keeps_the_articles_the_model_is_least_sure_of(tmp_path, model_dir, articles):
+    import numpy as np
+
+    from pipeline.select import select_articles
+
+    labelled = tmp_path / "labelled"
+    assert runner.invoke(app, ["label", str(articles), "--model", str(model_dir), "--out", str(labelled),
+                               "--precision", "fp32"]).exit_code == 0
+    units = read_units(labelled / "units.jsonl", PredictedUnit)
+    thresholds = json.loads((model_dir / "argmine.json").read_text())["thresholds"]
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in articles.glob("*.txt")}
+    expected = select_articles([u.doc_id for u in units], np.array([[u.scores[lab] for lab in LABELS] for u in units]),
+                               [thresholds[lab] for lab in LABELS], 2, texts=texts, diversity=0.3)
+    out = tmp_path / "tasks.json"
+    result = runner.invoke(app, ["annotate", "export", str(articles), "--model", str(model_dir), "--out", str(out),
+                                 "--select", "2"])
+    assert result.exit_code == 0, result.output
+    tasks = json.loads(out.read_text())
+    assert [t["data"]["doc_id"] for t in tasks] == [doc for doc, _ in expected]
+    assert out.with_suffix(".config.xml").is_file()
+    n_regions = sum(r["from_name"] == "unit" for r in tasks[0]["predictions"][0]["result"])
+    assert n_regions == sum(u.doc_id == tasks[0]["data"]["doc_id"] for u in units)

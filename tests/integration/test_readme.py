@@ -7,6 +7,7 @@ below. Training commands get a tiny encoder and one epoch, so the walk-through t
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -38,7 +39,8 @@ def readme_commands() -> list[str]:
 
 def test_readme_lists_the_commands_we_expect():
     names = {shlex.split(c)[1] for c in readme_commands()}
-    assert {"label", "export-onnx", "segment", "evaluate-segments", "train", "cv", "evaluate", "ui"} <= names
+    assert {"label", "export-onnx", "segment", "evaluate-segments", "train", "cv", "evaluate", "ui", "annotate",
+            "agreement"} <= names
 
 
 @pytest.fixture
@@ -62,8 +64,9 @@ def test_every_readme_command_runs(project, tiny_encoder):
     fast = ["--set", f"model.encoder={tiny_encoder}", "--set", "train.epochs=1", "--set", "model.max_length=64"]
     commands = [c for c in readme_commands() if "gpu.yaml" not in c and "models/gpu" not in c
                 and not c.startswith("argmine ui")]
-    # The label examples need a model: train the default one first, as `make demo` would have.
-    trains = [c for c in commands if c.startswith("argmine train")]
+    # The label examples need a model: train the default one first, as `make demo` would have (the
+    # annotation loop's retraining needs its corrections, so it keeps its place).
+    trains = [c for c in commands if c.startswith("argmine train") and "gold/" not in c]
     ordered = trains + [c for c in commands if c not in trains]
     for line in ordered:
         args = shlex.split(line)[1:]
@@ -71,6 +74,16 @@ def test_every_readme_command_runs(project, tiny_encoder):
             args += fast
         if args[0] == "cv":
             args += ["--folds", "2"]
+        if args[:2] == ["annotate", "import"] and not (project / args[2]).exists():
+            # what Label Studio exports once every task is submitted as pre-labelled (the real
+            # application's round trip is test_label_studio.py). The test's op-eds are copies of the
+            # seed articles, which configs/default.yaml evaluates on: give them ids of their own, as
+            # a user's articles have.
+            tasks = json.loads((project / "tasks.json").read_text())
+            for i, t in enumerate(tasks, 1):
+                t["data"]["doc_id"] = f"mine-{t['data']['doc_id']}"
+                t |= {"id": i, "annotations": [{"id": i, "result": t["predictions"][0]["result"]}]}
+            (project / args[2]).write_text(json.dumps(tasks))
         result = run(ARGMINE + args, project)
         if "onnx-int8" in args and result.returncode != 0:
             # int8 is shipped only when it agrees with torch; a refusal must say so.
