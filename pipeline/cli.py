@@ -484,6 +484,49 @@ def _print_label_summary(summary, labeller, backend: str) -> None:
         fail(f"{len(summary.errors)} input(s) could not be labelled; see {summary.outputs['errors']}")
 
 
+@app.command("spark-label")
+@user_errors
+def spark_label_command(
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Articles: a .jsonl or .csv file, Parquet (a file or dataset folder), or a folder of .txt/.md/.html files; local or any path Spark reads (hdfs://, s3a://).", show_default=False)],
+    model: Annotated[str, typer.Option(help="Model directory, or an MLflow model URI such as models:/argmine-unit-classifier@champion.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder: units/ and articles/ Parquet datasets.")],
+    master: Annotated[str | None, typer.Option(help="Spark master, e.g. local[4] or spark://host:7077. Default: what spark-submit set, else local[*].", show_default=False)] = None,
+    partitions: Annotated[int | None, typer.Option(min=1, help="Repartition the articles into this many tasks (default: as read).", show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="auto (CUDA on GPU executors), cpu or cuda.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where native), fp32 or bf16.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out (only once the new result is complete).")] = False,
+    id_field: IdFieldOpt = None,
+    text_field: TextFieldOpt = "text",
+) -> None:
+    """Label an archive on Spark, with the same units, labels and scores as `label`.
+
+    Executors segment and label the articles (the model folder, or the registered model, is
+    shipped to them); the result is two Parquet datasets in --out: units/ (one row per unit, the
+    codebook fields, labels and a score column per label) and articles/ (one row per article, the
+    columns of articles.csv and an error column: an article that could not be read or labelled is
+    an error row, not a failed job). --out appears complete or not at all. Needs pyspark and Java
+    17 (`pip install -e ".[spark]"`); on a cluster run it through spark-submit (see the README).
+    """
+    try:
+        from .spark import session, spark_label
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        fail(f"spark-label needs pyspark ({err}); pip install -e \".[spark]\"")
+    model_dir = _resolve_model(model)
+    spark = session(master)
+    spark.sparkContext.setLogLevel("ERROR")
+    import time
+
+    t0 = time.perf_counter()
+    counts = spark_label(spark, input_path, model_dir, out, device=device, precision=precision, partitions=partitions,
+                         overwrite=overwrite, id_field=id_field, text_field=text_field)
+    seconds = time.perf_counter() - t0
+    console.print(f"Labelled {counts['articles'] - counts['errors']} articles, {counts['units']} units on Spark "
+                  f"({spark.sparkContext.master}; {counts['units'] / seconds:,.0f} units/s)")
+    console.print(f"  units     {out}/units/\n  articles  {out}/articles/")
+    if counts["errors"]:
+        fail(f"{counts['errors']} article(s) could not be labelled; see the error column of {out}/articles/")
+
+
 @app.command()
 @user_errors
 def ensemble(
