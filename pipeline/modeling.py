@@ -27,6 +27,8 @@ MANIFEST = "argmine.json"
 PACKAGED_ENCODER = "all-MiniLM-L6-v2"
 TFIDF_MODEL = "tfidf-model"  # the tf-idf baseline: tfidf-model.json + tfidf-model.safetensors
 TFIDF_BLEND = "tfidf-blend"  # the tf-idf model mixed into a transformer
+ONNX_DIR = "onnx"  # argmine export-onnx: onnx/model.onnx (fp32), onnx/model.int8.onnx, onnx/check.json
+FP32, INT8 = "model.onnx", "model.int8.onnx"
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".bin")  # never loaded: a pickle runs code
 
 

@@ -18,11 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .modeling import Manifest
+from .modeling import FP32, INT8, ONNX_DIR, Manifest
 from .schema import atomic_write
 
-ONNX_DIR = "onnx"
-FP32, INT8 = "model.onnx", "model.int8.onnx"
 MIN_AGREEMENT = 0.99
 
 
@@ -53,22 +51,6 @@ def export(model_dir: Path) -> Path:
     quantize_dynamic(str(out / FP32), str(tmp), weight_type=QuantType.QInt8)
     os.replace(tmp, out / INT8)
     return out
-
-
-def onnx_session(model_dir: Path, quantized: bool = False):
-    import onnxruntime as ort
-
-    path = Path(model_dir) / ONNX_DIR / (INT8 if quantized else FP32)
-    if not path.is_file():
-        check = Path(model_dir) / ONNX_DIR / "check.json"
-        why = ""
-        if quantized and check.is_file():
-            why = f" ({json.loads(check.read_text()).get('int8', {}).get('verdict', '')})"
-        raise ModelError(f"{path} does not exist{why}; run `argmine export-onnx --model {model_dir}` first")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = os.cpu_count() or 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def check_agreement(model_dir: Path, units: Sequence) -> dict:

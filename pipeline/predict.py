@@ -18,6 +18,7 @@ What surrounds the model decides the speed, so the transformer path:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .modeling import MANIFEST, PICKLE_SUFFIXES, TFIDF_BLEND, TFIDF_MODEL, Manifest, mix
+from .modeling import FP32, INT8, MANIFEST, ONNX_DIR, PICKLE_SUFFIXES, TFIDF_BLEND, TFIDF_MODEL, Manifest, mix
 from .tfidf import TfidfLogit
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -68,6 +69,23 @@ def pick_device(device: str = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelError("device 'cuda' was asked for, but torch sees no CUDA device")
     return device
+
+
+def onnx_session(model_dir: Path, quantized: bool = False):
+    """An ONNX Runtime session on the model's export (``argmine export-onnx`` writes it), all cores."""
+    import onnxruntime as ort
+
+    path = Path(model_dir) / ONNX_DIR / (INT8 if quantized else FP32)
+    if not path.is_file():
+        check = Path(model_dir) / ONNX_DIR / "check.json"
+        why = ""
+        if quantized and check.is_file():
+            why = f" ({json.loads(check.read_text()).get('int8', {}).get('verdict', '')})"
+        raise ModelError(f"{path} does not exist{why}; run `argmine export-onnx --model {model_dir}` first")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = os.cpu_count() or 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 class Labeller:
@@ -131,8 +149,6 @@ class Labeller:
         if backend == "torch":
             self._init_torch(device, precision)
         else:
-            from .onnx_export import onnx_session
-
             self.device, self.precision = "cpu", "int8" if backend == "onnx-int8" else "fp32"
             self._ort = onnx_session(self.model_dir, quantized=backend == "onnx-int8")
         gpu = self.device.startswith("cuda")
