@@ -165,6 +165,9 @@ class Labeller:
         self.device = pick_device(device)
         if self.device == "cpu":
             torch.set_num_threads(os.cpu_count() or 1)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar per model load is noise in a batch job
         try:
             model = AutoModelForSequenceClassification.from_pretrained(self.model_dir)
         except (OSError, ValueError) as err:
