@@ -97,3 +97,30 @@ def test_a_bad_article_is_an_error_row_and_an_existing_out_is_kept(tmp_path, spa
     result = runner.invoke(app, ["spark-label", str(src), "--model", str(tiny_model), "--out", str(out)])
     assert result.exit_code == 1 and "exists" in result.output
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_parquet_and_csv_inputs_give_the_same_units(tmp_path, spark, tiny_model, kind):
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = {p.stem: p.read_text() for p in sorted((DATA / "seeds").glob("seed-00[01].txt"))}
+    if kind == "parquet":
+        src = tmp_path / "in.parquet"
+        pq.write_table(pa.table({"id": list(texts), "body": list(texts.values())}), src)
+    else:  # multi-line texts in quoted CSV fields
+        src = tmp_path / "in.csv"
+        with src.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["id", "body"])
+            writer.writerows(texts.items())
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["spark-label", str(src), "--model", str(tiny_model), "--out", str(out),
+                                 "--text-field", "body", "--precision", "fp32"])
+    assert result.exit_code == 0, result.output
+    units = parquet_rows(out / "units")
+    assert {r["doc_id"] for r in units} == set(texts)
+    for r in units:
+        assert texts[r["doc_id"]][r["start"] : r["end"]] == r["text"]
