@@ -119,8 +119,7 @@ def forward_only(labeller, texts: list[str], contexts: list[str] | None) -> tupl
         if dev.startswith("cuda"):
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        with torch.inference_mode(), torch.autocast(dev.split(":")[0], dtype=torch.bfloat16,
-                                                    enabled=labeller._autocast):
+        with torch.inference_mode():
             for b in batches:
                 model(**b).logits.float()
         if dev.startswith("cuda"):

@@ -450,23 +450,15 @@ def label(
     model_dir = _resolve_model(model)
     import os
 
-    gpu = device.startswith("cuda") or (device == "auto" and _cuda_available())
-    chunk = 32_768 if gpu else 4096  # a GPU wants many full batches per call
     labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend, precision=precision,
-                        padding=padding, chunk_size=chunk)
+                        padding=padding)
     if workers is None:
         workers = min(8, max(0, (os.cpu_count() or 1) - 2)) if labeller.device.startswith("cuda") else 0
     summary = label_inputs(
         inputs, labeller, out, resume=resume, id_field=id_field, text_field=text_field, model_name=str(model),
-        on_error=_skipped, batch_units=chunk, workers=workers,
+        on_error=_skipped, batch_units=labeller.chunk_size, workers=workers,
     )
     _print_label_summary(summary, labeller, backend)
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _skipped(err) -> None:

@@ -39,22 +39,27 @@ class SourceError:
         return f"{self.source}: {self.message}"
 
 
-def _decode(path: Path) -> str | SourceError:
-    error = _check_head(path)
-    if error:
-        return error
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        return SourceError(str(path), f"cannot read ({err.strerror})")
+def decode_text(source: str, raw: bytes) -> str | SourceError:
+    """A file's bytes as text, or why they are not (empty, binary, not UTF-8)."""
     if not raw.strip():
-        return SourceError(str(path), "empty file")
+        return SourceError(source, "empty file")
+    if b"\x00" in raw[:8192]:
+        return SourceError(source, "binary file, not text")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        return SourceError(
-            str(path), f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at offset {err.start})"
-        )
+        return SourceError(source, f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at offset {err.start})")
+
+
+def file_article(path: Path, raw: bytes) -> Article | SourceError:
+    """The article of a text or HTML file (``path`` names it: its stem is the doc_id), from its bytes."""
+    text = decode_text(str(path), raw)
+    if isinstance(text, SourceError) or path.suffix.lower() not in HTML_SUFFIXES:
+        return text if isinstance(text, SourceError) else Article(path.stem, text, str(path))
+    body = _html_text(text)
+    if not body or not body.strip():
+        return SourceError(str(path), "no article text found in the HTML")
+    return Article(path.stem, body, str(path))
 
 
 def _html_text(html: str) -> str | None:
@@ -73,7 +78,7 @@ def _row_id(row: dict, id_field: str | None) -> object:
 
 def _check_head(path: Path) -> SourceError | None:
     """Unreadable, empty or binary, judged on the first 8 KiB: all a streamed table is checked for
-    before its rows, and the start of ``_decode``'s checks."""
+    before its rows (``decode_text`` checks a whole file)."""
     try:
         with path.open("rb") as f:
             head = f.read(8192)
@@ -165,17 +170,12 @@ def _read_file(path: Path, id_field: str | None, text_field: str) -> Iterator[Ar
         else:
             yield from _read_table(path, id_field, text_field)
         return
-    text = _decode(path)
-    if isinstance(text, SourceError):
-        yield text
-    elif suffix in HTML_SUFFIXES:
-        body = _html_text(text)
-        if not body or not body.strip():
-            yield SourceError(str(path), "no article text found in the HTML")
-        else:
-            yield Article(path.stem, body, str(path))
-    else:
-        yield Article(path.stem, text, str(path))
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        yield SourceError(str(path), f"cannot read ({err.strerror})")
+        return
+    yield file_article(path, raw)
 
 
 def expand_inputs(inputs: Iterable[Path]) -> Iterator[Path | SourceError]:

@@ -23,16 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError, PipelineError
+from .label import ARTICLE_COLUMNS
 from .schema import LABELS
 
 SCORE_COLUMNS = [f"score_{label}" for label in LABELS]
-ARTICLE_COLUMNS = ["doc_id", "source", "n_units", *(f"share_{lab}" for lab in LABELS), "share_none",
-                   "dominant_label", "stance_balance", "stance", "error"]
-INPUT_KINDS = ("jsonl", "csv", "parquet", "files")
-
-
-def _label_to_field(label: str) -> str:
-    return label.replace("-", "_")
 
 
 def result_schema():
@@ -129,22 +123,13 @@ def label_partition(frames: Iterator, *, model_name: str, device: str, precision
 
 def decode_file(path: str, content: bytes) -> tuple[str | None, str | None, str | None]:
     """(doc_id, text, error) of one file read by Spark's binaryFile source, as ``label`` reads it."""
-    from .sources import HTML_SUFFIXES, _html_text
+    from .sources import SourceError, file_article
 
-    name = Path(path.split(":", 1)[-1] if path.startswith("file:") else path)
-    if not content or not content.strip():
-        return name.stem, None, "empty file"
-    if b"\x00" in content[:8192]:
-        return name.stem, None, "binary file, not text"
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return name.stem, None, f"not valid UTF-8 (byte 0x{content[err.start]:02x} at offset {err.start})"
-    if name.suffix.lower() in HTML_SUFFIXES:
-        text = _html_text(text)
-        if not text or not text.strip():
-            return name.stem, None, "no article text found in the HTML"
-    return name.stem, text, None
+    local = path.split(":", 1)[-1] if path.startswith("file:") else path
+    article = file_article(Path(local), content or b"")
+    if isinstance(article, SourceError):
+        return Path(local).stem, None, article.message
+    return article.doc_id, article.text, None
 
 
 # -- driver --------------------------------------------------------------------------------------------
@@ -172,7 +157,7 @@ def read_articles(spark, path: str, *, id_field: str | None = None, text_field: 
     from .sources import ID_FIELDS, SUFFIXES
 
     kind = input_kind(path)
-    if not kind == "files" and not Path(path).exists() and "://" not in path:
+    if kind != "files" and "://" not in path and not Path(path).exists():
         raise InputError(f"{path}: no such file or folder")
     if kind == "files":
         glob = "*.{" + ",".join(s.lstrip(".") for s in SUFFIXES if s not in (".jsonl", ".csv")) + "}"
@@ -255,7 +240,7 @@ def spark_label(
             "doc_id", "u.unit_id", "u.start", "u.end", "u.text", "u.labels", *(f"u.{c}" for c in SCORE_COLUMNS))
         try:
             units.write.parquet(f"{staging}/units")
-            labelled.select(*ARTICLE_COLUMNS).write.parquet(f"{staging}/articles")
+            labelled.select(*ARTICLE_COLUMNS, "error").write.parquet(f"{staging}/articles")
             counts = labelled.agg(F.count("*").alias("articles"), F.sum("n_units").alias("units"),
                                   F.sum(F.col("error").isNotNull().cast("int")).alias("errors")).first().asDict()
         except Exception as err:  # a Py4J trace runs to pages: say what failed in one line
