@@ -89,16 +89,17 @@ def task(doc_id: str, text: str, units: Sequence[PredictedUnit], thresholds: dic
          model_version: str, source: str = "") -> dict:
     """One Label Studio task: the article, and the model's units as a prediction."""
     index = _utf16_index(text)
-    result = []
+    result, scores = [], []
     for i, u in enumerate(units):
         value = {"start": to_utf16(index, u.start), "end": to_utf16(index, u.end), "text": u.text}
         score = round(confidence(u.scores, thresholds), 4)
+        scores.append(score)
         result.append({"id": f"u{i}", "from_name": REGION, "to_name": TEXT, "type": "labels",
                        "value": {**value, "labels": [REGION]}, "score": score})
         if u.labels:
             result.append({"id": f"u{i}", "from_name": CHOICES, "to_name": TEXT, "type": "choices",
                            "value": {**value, "choices": list(u.labels)}, "score": score})
-    overall = float(np.mean([r["score"] for r in result])) if result else 1.0
+    overall = float(np.mean(scores)) if scores else 1.0  # per unit (a labelled unit has two result items)
     return {"data": {TEXT: text, "doc_id": doc_id, "source": source},
             "predictions": [{"model_version": model_version, "score": round(overall, 4), "result": result}]}
 

@@ -127,3 +127,10 @@ def test_import_cli_names_a_file_that_is_not_json(tmp_path):
     gold = tmp_path / "gold.jsonl"
     result = CliRunner().invoke(app, ["annotate", "import", str(path), "--out", str(gold)])
     assert result.exit_code == 1 and f"{path}: line 2" in result.output and not gold.exists()
+
+
+def test_the_prediction_score_is_the_mean_confidence_of_the_units():
+    unsure = predicted("op-1", TEXT, [(0, 31, [])])[0].model_copy(update={"scores": {lab: 0.5 for lab in LABELS}})
+    t = task("op-1", TEXT, [UNITS[1], unsure.model_copy(update={"start": 0, "end": 31})], THRESHOLDS, "m")
+    # UNITS[1] is sure (0.8 of the room on every label), the other on every threshold (0)
+    assert t["predictions"][0]["score"] == pytest.approx(0.4)
