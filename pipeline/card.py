@@ -238,16 +238,19 @@ def ensemble_card(manifest: Manifest, name: str, members: Sequence[str], dev_mac
            "`civil-liberties`, `fiscal` and `federalism` (several or none; `docs/CODEBOOK.md`). Each label's "
            "probability is the **mean of its members' probabilities** (each member with its own context and "
            "tf-idf blend, as its own card says), and a label is given when that mean reaches the threshold below, "
-           f"tuned on the members' shared dev articles ({n_dev} units) for the averaged probabilities.", "",
+           + (f"tuned on the members' shared dev articles ({n_dev} units) for the averaged probabilities." if n_dev
+              else "the mean of the members' own thresholds (they were tuned on different dev articles, so no "
+                   "article is held out from all of them and the ensemble has no dev figure of its own)."), "",
            "| label | threshold |", "|---|---|"]
     out += [f"| `{label}` | {t:.3f} |" for label, t in zip(manifest.labels, manifest.threshold_list())]
     out += ["", "## Members", ""]
     out += [f"- `{path}` (from `{member}`; its own card is `{path}/README.md`): dev macro-F1 "
-            f"{dev_macro[f'member {member}']:.3f} at its own thresholds"
+            f"{dev_macro[f'member {member}']:.3f} at its own thresholds, on its own dev articles"
             for path, member in zip(manifest.members, members)]
-    out += ["", f"Dev macro-F1 of the ensemble: **{dev_macro['ensemble']:.3f}** (dev articles are the ones the "
-            "thresholds were tuned on, so this is optimistic).", ""]
-    out += _metrics_table(manifest.dev_metrics)
+    if manifest.dev_metrics:
+        out += ["", f"Dev macro-F1 of the ensemble: **{dev_macro['ensemble']:.3f}** (dev articles are the ones the "
+                "thresholds were tuned on, so this is optimistic).", ""]
+        out += _metrics_table(manifest.dev_metrics)
     out += ["", "## Reproduce its scores without argmine", "",
             "Score the units with each member as its card shows, average the probabilities, and apply the "
             "thresholds above (also in `argmine.json`). Intended use and limits are the members'.", ""]

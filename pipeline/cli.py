@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import sys
@@ -359,19 +360,29 @@ def evaluate(
     experiment: Annotated[str, typer.Option(help="MLflow experiment of the evaluation run.")] = "argmine",
     track: Annotated[bool, typer.Option(help="Record the evaluation as an MLflow run.")] = True,
     backend: Annotated[str, typer.Option(help="torch, onnx or onnx-int8.")] = "torch",
+    stance: Annotated[Path | None, typer.Option(
+        help="Gold article stances (TSV with doc_id and stance: pro, against or mixed), e.g. the real dev set's "
+             "articles.tsv: also score each article's predicted stance.", show_default=False)] = None,
 ) -> None:
     """Score a model on gold units: per-label precision, recall, F1 and support, macro- and
-    micro-F1, exact match and calibration error. Prints a table; writes metrics JSON, predictions
-    (JSONL) and PNG plots to --out; logs them as one MLflow run."""
+    micro-F1, exact match and calibration error, and with --stance the articles' stance. Prints a
+    table; writes metrics JSON, predictions (JSONL), PNG plots (and eval_stance.tsv) to --out; logs
+    them as one MLflow run."""
     _setup_logging()
     from .config import TrackingConfig
     from .data import load_units
-    from .evaluate import evaluate_model
+    from .errors import InputError
+    from .evaluate import evaluate_model, score_stance
     from .run import log_evaluation
+    from .schema import atomic_write
+    from .stance import read_stances
     from .tracking import open_tracker
 
     model_dir = _resolve_model(model)
     units = load_units([gold])
+    gold_stances = read_stances(stance) if stance else None
+    if gold_stances is not None and not {u.doc_id for u in units} & set(gold_stances):
+        raise InputError(f"{stance}: names none of the articles in {gold}")
     out = out or model_dir / f"eval-{gold.stem}"
     tcfg = TrackingConfig(experiment=experiment, enabled=track)
     with open_tracker(tcfg, run_name=f"evaluate {model_dir.name} on {gold.name}", command="evaluate",
@@ -379,8 +390,23 @@ def evaluate(
         tracker.log_params({"model": str(model), "gold": str(gold), "backend": backend})
         tracker.log_dataset([gold], units, gold.stem, "evaluation")
         ev = evaluate_model(model_dir, units, backend=backend)
+        if gold_stances is not None:  # stance_* join the metrics (JSON, MLflow); one row per article beside them
+            stance_metrics, rows = score_stance(ev, gold_stances)
+            ev.metrics.update(stance_metrics)
+            out.mkdir(parents=True, exist_ok=True)
+            with atomic_write(out / "eval_stance.tsv") as f:
+                w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
+                w.writeheader()
+                w.writerows(rows)
+            tracker.log_artifact(out / "eval_stance.tsv", artifact_path="eval")
         log_evaluation(tracker, ev, out, "eval")
     console.print(_metrics_table(f"{model} on {gold}", ev.metrics))
+    if gold_stances is not None:
+        m = stance_metrics
+        console.print(f"article stance: one-sided pieces right {m['stance_one_sided_right_n']:.0f} of "
+                      f"{m['stance_n_one_sided']:.0f} ({m['stance_one_sided_right']:.0%}), wrong sign "
+                      f"{m['stance_wrong_sign_n']:.0f}; all {m['stance_n_articles']:.0f} articles "
+                      f"{m['stance_accuracy']:.0%} (pro / against / mixed)")
     console.print(f"metrics, predictions and plots: [bold]{out}[/]")
 
 
@@ -525,21 +551,30 @@ def ensemble(
     models: Annotated[list[Path], typer.Argument(help="Model folders to average (two or more).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Ensemble model folder to write.")],
     device: Annotated[str, typer.Option(help="auto, cpu or cuda, for scoring the dev articles.")] = "auto",
+    thresholds: Annotated[str, typer.Option(
+        help="dev: tune them on the members' shared dev articles; mean: the mean of the members' own "
+             "thresholds, for members tuned on different dev articles (other splits or data, e.g. cv fold models).",
+    )] = "dev",
 ) -> None:
     """Average trained models into one model folder, usable by label, evaluate and MLflow.
 
-    The members must share their dev articles (train them with the same data and
-    data.split_seed; train.seed, encoder or context may differ). Their dev probabilities are
-    averaged and per-label thresholds tuned again on the average; the folder holds copies of the
-    members, a manifest and a model card.
+    Each label's probability is the mean of the members'. With --thresholds dev (the default) the
+    members must share their dev articles (train them with the same data and data.split_seed;
+    train.seed, encoder or context may differ), and per-label thresholds are tuned again on their
+    averaged dev probabilities. With --thresholds mean they may come from different splits or data,
+    and the ensemble takes the mean of their thresholds. The folder holds copies of the members, a
+    manifest and a model card.
     """
     _setup_logging()
     from .ensemble import build_ensemble
 
-    manifest, report = build_ensemble(models, out, device=device)
+    manifest, report = build_ensemble(models, out, device=device, thresholds=thresholds)
     for name, value in report.items():
-        console.print(f"dev macro-F1 {name:30} {value:.3f}")
-    console.print(_metrics_table(f"ensemble of {len(models)}: dev articles", manifest.dev_metrics))
+        console.print(f"dev macro-F1 {name:30} {value:.3f}" + ("" if name == "ensemble" else " (own dev articles)"))
+    if manifest.dev_metrics:
+        console.print(_metrics_table(f"ensemble of {len(models)}: dev articles", manifest.dev_metrics))
+    else:
+        console.print(f"thresholds: the members' mean, {manifest.thresholds} (no shared dev articles to score on)")
     console.print(f"model: [bold]{out}[/] (model card: {out / 'README.md'})")
 
 

@@ -11,7 +11,8 @@ import numpy as np
 from .data import label_matrix
 from .metrics import multilabel_metrics
 from .predict import Labeller
-from .schema import PredictedUnit, Unit, predicted_units
+from .schema import LABELS, PredictedUnit, Unit, predicted_units
+from .stance import stance_accuracy, stance_balance, stance_from_balance
 
 
 @dataclass
@@ -43,3 +44,27 @@ def evaluate_model(
     labeller = Labeller(model_dir, device=device, batch_size=batch_size, backend=backend, precision=precision)
     probs = labeller.score_units(gold)
     return score(gold, probs, labeller.thresholds)
+
+
+def article_stances(ev: Evaluation) -> dict[str, tuple[float | None, str]]:
+    """Each article's stance balance and stance (``pipeline.stance``) from the predicted labels."""
+    pred = ev.probs >= np.broadcast_to(ev.thresholds, ev.probs.shape)
+    by_doc: dict[str, list[list[str]]] = {}
+    for unit, row in zip(ev.units, pred):
+        by_doc.setdefault(unit.doc_id, []).append([lab for lab, on in zip(LABELS, row) if on])
+    out = {}
+    for doc, sets in by_doc.items():
+        balance = stance_balance(sets)
+        out[doc] = (balance, stance_from_balance(balance))
+    return out
+
+
+def score_stance(ev: Evaluation, gold: dict[str, str]) -> tuple[dict[str, float], list[dict]]:
+    """Predicted article stances against gold ones: ``stance_*`` metrics and one row per article
+    that both name (doc_id, gold, predicted, balance)."""
+    predicted = article_stances(ev)
+    metrics = stance_accuracy({d: s for d, (_, s) in predicted.items()}, gold)
+    rows = [{"doc_id": d, "gold": gold[d], "predicted": predicted[d][1],
+             "balance": "" if predicted[d][0] is None else round(predicted[d][0], 4)}
+            for d in gold if d in predicted]
+    return {f"stance_{k}": v for k, v in metrics.items()}, rows

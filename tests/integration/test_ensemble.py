@@ -61,3 +61,24 @@ def test_members_tuned_on_other_dev_articles_are_refused(tmp_path, tiny_encoder,
     result = runner.invoke(app, ["ensemble", str(a), str(b), "--out", str(tmp_path / "ens")])
     assert result.exit_code == 1 and "other dev articles" in result.output
     assert not (tmp_path / "ens").exists()
+
+
+def test_members_from_other_splits_average_with_the_mean_of_their_thresholds(tmp_path, tiny_encoder, gold_split):
+    from pipeline.modeling import Manifest
+    from pipeline.predict import Labeller
+    from pipeline.data import load_units
+
+    a = _member(tmp_path, tiny_encoder, gold_split, "a", **{"data.split_seed": 0})
+    b = _member(tmp_path, tiny_encoder, gold_split, "b", **{"data.split_seed": 7, "train.seed": 1})
+    out = tmp_path / "ens"
+    result = runner.invoke(app, ["ensemble", str(a), str(b), "--out", str(out), "--thresholds", "mean"])
+    assert result.exit_code == 0, result.output
+    manifest, ma, mb = Manifest.load(out), Manifest.load(a), Manifest.load(b)
+    np.testing.assert_allclose(manifest.threshold_list(), (np.array(ma.threshold_list()) + mb.threshold_list()) / 2)
+    assert manifest.dev_metrics == {} and "mean of the members' own thresholds" in (out / "README.md").read_text()
+    units = load_units([gold_split["train"]])[:12]
+    mean = (Labeller(a, precision="fp32").score_units(units) + Labeller(b, precision="fp32").score_units(units)) / 2
+    np.testing.assert_allclose(Labeller(out, precision="fp32").score_units(units), mean, atol=1e-6)
+
+    bad = runner.invoke(app, ["ensemble", str(a), str(b), "--out", str(tmp_path / "x"), "--thresholds", "median"])
+    assert bad.exit_code != 0 and "median" in bad.output and not (tmp_path / "x").exists()

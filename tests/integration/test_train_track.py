@@ -430,3 +430,26 @@ def test_demo_runs_every_stage_and_says_where_everything_is(tmp_path, tiny_encod
         assert (out / path).is_file(), path
     assert (tmp_path / "model" / "README.md").is_file() and (tmp_path / "model" / "run" / "eval_metrics.json").is_file()
     assert "report" in result.output and "Segmented 5 articles" in result.output
+
+
+def test_evaluate_scores_article_stance_against_a_stance_file(trained, gold_split, tmp_path):
+    from pipeline.data import load_units
+
+    out, _ = trained
+    docs = sorted({u.doc_id for u in load_units([gold_split["eval"]])})
+    stance = tmp_path / "stance.tsv"
+    stance.write_text("doc_id\tstance\n" + "".join(f"{d}\t{s}\n" for d, s in zip(docs, ["pro", "against", "mixed"] * 9)))
+    result = invoke("evaluate", "--model", out, "--gold", gold_split["eval"], "--out", tmp_path / "ev",
+                    "--stance", stance, "--no-track")
+    metrics = json.loads((tmp_path / "ev" / "eval_metrics.json").read_text())
+    rows = (tmp_path / "ev" / "eval_stance.tsv").read_text().splitlines()
+    assert rows[0] == "doc_id\tgold\tpredicted\tbalance" and len(rows) == len(docs) + 1
+    right = sum(r.split("\t")[1] == r.split("\t")[2] for r in rows[1:] if r.split("\t")[1] != "mixed")
+    assert metrics["stance_n_articles"] == len(docs) and metrics["stance_one_sided_right_n"] == right
+    assert "article stance: one-sided pieces right" in result.output
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("doc_id\tstance\nx\tneutral\n")
+    failed = runner.invoke(app, [str(a) for a in ("evaluate", "--model", out, "--gold", gold_split["eval"],
+                                                  "--stance", bad, "--no-track")])
+    assert failed.exit_code == 1 and "bad.tsv:2" in failed.output and "neutral" in failed.output
