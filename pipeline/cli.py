@@ -418,6 +418,9 @@ def cv(
     folds: Annotated[int | None, typer.Option(help="Number of folds.", show_default="one per evaluation article")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the results.", show_default="<output_dir>-cv")] = None,
     keep_models: Annotated[bool, typer.Option(help="Keep each fold's model directory in <out>/folds/fold-N (deleted by default).")] = False,
+    ensemble: Annotated[Path | None, typer.Option(
+        help="Also average the fold models into one model folder here (the mean of their thresholds; "
+             "see `argmine ensemble`), logged as the run's MLflow model.", show_default=False)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Cross-validate by article over the evaluation set (data.eval), training corpus always in training.
@@ -426,7 +429,8 @@ def cv(
     from that side; with data.dev_from: eval, the other evaluation articles are the dev set) and
     scores the held-out articles. Prints pooled out-of-fold metrics and the
     mean ± spread over folds; writes cv_metrics.json and out-of-fold predictions; one MLflow parent
-    run with a nested run per fold.
+    run with a nested run per fold. With --ensemble, the fold models become one bagged model
+    (configs/default.yaml's folds: the release ensemble, docs/RESULTS.md).
     """
     _setup_logging(verbose)
     from .config import load_config, project_root
@@ -439,11 +443,14 @@ def cv(
     out = out or Path(str(cfg.output_dir) + "-cv")
     with open_tracker(cfg.tracking, run_name=f"cv {cfg.name}", command="cv",
                       tags=tags_for(cfg, [*cfg.data.train, cfg.data.eval]), root=project_root(config)) as tracker:
-        result = cross_validate_run(cfg, out, tracker, folds=folds, keep_models=keep_models)
+        result = cross_validate_run(cfg, out, tracker, folds=folds, keep_models=keep_models, ensemble=ensemble)
     console.print(_metrics_table(f"{cfg.name}: pooled out-of-fold, {len(result.folds)} folds by article",
                                  result.pooled.metrics))
     console.print(_metrics_table("mean ± std over folds", result.mean, result.std))
     console.print(f"results: [bold]{out}[/]")
+    if ensemble is not None:
+        console.print(f"ensemble of the {len(result.folds)} fold models: [bold]{ensemble}[/] "
+                      f"(model card: {ensemble / 'README.md'})")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,16 +135,31 @@ def train(cfg: Config, tracker: Tracker | None = None, *, resume: bool = True, r
 
 
 def cross_validate_run(cfg: Config, out: Path, tracker: Tracker | None = None, *, folds: int | None = None,
-                       keep_models: bool = False) -> CVResult:
+                       keep_models: bool = False, ensemble: Path | None = None) -> CVResult:
     """Cross-validation by article over ``data.eval`` (``pipeline.cv``), its metrics written to
-    ``out/cv_metrics.json`` and the pooled predictions and plots beside it."""
+    ``out/cv_metrics.json`` and the pooled predictions and plots beside it. With ``ensemble``, the
+    fold models are also averaged into one model folder there (``pipeline.ensemble``, the mean of
+    their thresholds: each fold tuned on its own dev articles), logged as the run's model: a
+    bagged model of the recipe, every member trained on the corpus and all but one fold of the
+    ``data.eval`` articles, whose members' quality is what the pooled figures estimate."""
+    from .ensemble import build_ensemble
+
     tracker = tracker or Tracker()
     if not cfg.data.eval:
         raise ConfigError(f"{cfg.source}: cross-validation needs data.eval (the articles to fold over)")
     train_units, eval_units = load_units(cfg.data.train), load_units([cfg.data.eval])
     tracker.log_params(cfg.flat() | {"cv.folds": folds or "per-article"})
     result = cross_validate(cfg, eval_units, train_units, k=folds, work_dir=Path(out) / "folds", tracker=tracker,
-                            data_digest=digest([*cfg.data.train, cfg.data.eval]), keep_models=keep_models)
+                            data_digest=digest([*cfg.data.train, cfg.data.eval]),
+                            keep_models=keep_models or ensemble is not None)
+    if ensemble is not None:
+        fold_dirs = [Path(out) / "folds" / f"fold-{i}" for i in range(len(result.folds))]
+        build_ensemble(fold_dirs, ensemble, device=cfg.train.device, thresholds="mean")
+        if not keep_models:
+            for d in fold_dirs:
+                shutil.rmtree(d, ignore_errors=True)
+        tracker.set_tags({"ensemble": str(ensemble)})
+        tracker.log_model(ensemble, cfg.tracking.model_copy(update={"registered_model": None}), {})
     log_evaluation(tracker, result.pooled, Path(out), "cv_pooled")
     tracker.log_metrics({f"cv_mean_{k}": v for k, v in result.mean.items()})
     tracker.log_metrics({f"cv_std_{k}": v for k, v in result.std.items()})

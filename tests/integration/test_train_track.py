@@ -194,6 +194,32 @@ def test_kept_fold_models_rescore_to_the_cv_result_under_each_blend_setting(tmp_
     assert all(set(w["pool"]) == set(LABELS) for w in pooled["weights"])
 
 
+def test_cv_ensemble_averages_the_fold_models_into_one_logged_model(tmp_path, tiny_encoder, gold_split,
+                                                                    mlflow_store):
+    import mlflow
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from pipeline.modeling import Manifest
+
+    ens = tmp_path / "bagged"
+    result = invoke("cv", *smoke_args(tiny_encoder, gold_split, tmp_path / "m"), "--folds", "2",
+                    "--out", tmp_path / "cv", "--ensemble", ens)
+    manifest = Manifest.load(ens)
+    assert manifest.kind == "ensemble" and len(manifest.members) == 2 and "ensemble of the 2 fold models" in result.output
+    members = [Manifest.load(ens / m) for m in manifest.members]
+    np.testing.assert_allclose(manifest.threshold_list(), np.mean([m.threshold_list() for m in members], axis=0))
+    assert not (tmp_path / "cv" / "folds").exists() or not any((tmp_path / "cv" / "folds").iterdir())
+    client = MlflowClient(mlflow_store)
+    parent = next(r for r in client.search_runs([client.get_experiment_by_name("argmine-smoke").experiment_id])
+                  if "mlflow.parentRunId" not in r.data.tags)
+    assert parent.data.tags["ensemble"] == str(ens)
+    mlflow.set_tracking_uri(mlflow_store)
+    model = mlflow.pyfunc.load_model(f"runs:/{parent.info.run_id}/model")
+    out = model.predict(pd.DataFrame({"unit_id": ["u1"], "text": ["The county pays for the jail beds."]}))
+    assert len(out) == 1 and 0.0 <= out["score_fiscal"][0] <= 1.0
+
+
 def test_training_is_deterministic_for_a_seed(tmp_path, tiny_encoder, gold_split):
     from pipeline.config import load_config
     from pipeline.data import load_units, split_by_article
