@@ -240,7 +240,10 @@ def ensemble_card(manifest: Manifest, name: str, members: Sequence[str], dev_mac
            "tf-idf blend, as its own card says), and a label is given when that mean reaches the threshold below, "
            + (f"tuned on the members' shared dev articles ({n_dev} units) for the averaged probabilities." if n_dev
               else "the mean of the members' own thresholds (they were tuned on different dev articles, so no "
-                   "article is held out from all of them and the ensemble has no dev figure of its own)."), "",
+                   "article is held out from all of them and the ensemble has no dev figure of its own). Its members "
+                   "may have trained on different articles (cross-validation fold models each trained on all but one "
+                   "fold of the evaluation file): score it only on articles none of them trained on, never on that "
+                   "evaluation file. The config in `argmine.json` is the first member's."), "",
            "| label | threshold |", "|---|---|"]
     out += [f"| `{label}` | {t:.3f} |" for label, t in zip(manifest.labels, manifest.threshold_list())]
     out += ["", "## Members", ""]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import sys
@@ -177,7 +176,7 @@ def agreement(
     """
     from .agreement import agreement as compute
     from .agreement import disagreements, pair_units, read_labelling
-    from .schema import atomic_write
+    from .schema import atomic_write, nan_to_none
 
     if (b is None) == (model is None):
         fail("give the second coder as a file B or as --model, exactly one of them")
@@ -207,7 +206,7 @@ def agreement(
             figures = {"coders": [str(a), coder_b], "n_units": result.n_units, "exact": result.exact,
                        "macro_kappa": result.macro_kappa, "macro_alpha": result.macro_alpha,
                        "per_label": result.per_label}
-            json.dump(_nan_to_none(figures), f, indent=2)  # strict JSON: undefined figures are null
+            json.dump(nan_to_none(figures), f, indent=2)  # strict JSON: undefined figures are null
     if disagreements_out:
         rows = disagreements(pairs)
         with atomic_write(disagreements_out) as f:
@@ -216,17 +215,6 @@ def agreement(
                                     "labels_b": v.labels}, ensure_ascii=False) + "\n")
         console.print(f"{len(rows)} disagreements -> {disagreements_out}")
 
-
-
-def _nan_to_none(value):
-    """NaN (a kappa or alpha nobody's decisions define) as null, which every JSON reader accepts."""
-    import math
-
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -371,18 +359,19 @@ def evaluate(
     _setup_logging()
     from .config import TrackingConfig
     from .data import load_units
-    from .errors import InputError
-    from .evaluate import evaluate_model, score_stance
+    from .evaluate import evaluate_model, score_stance, write_stance_tsv
     from .run import log_evaluation
-    from .schema import atomic_write
     from .stance import read_stances
     from .tracking import open_tracker
 
     model_dir = _resolve_model(model)
     units = load_units([gold])
-    gold_stances = read_stances(stance) if stance else None
-    if gold_stances is not None and not {u.doc_id for u in units} & set(gold_stances):
-        raise InputError(f"{stance}: names none of the articles in {gold}")
+    docs = {u.doc_id for u in units}
+    gold_stances = read_stances(stance, known=docs, known_from=gold) if stance else None
+    if gold_stances is not None and len(gold_stances) < len(docs):
+        console.print(f"[yellow]{stance}: no stance for {len(docs) - len(gold_stances)} of the {len(docs)} articles in "
+                      f"{gold} (e.g. {min(docs - set(gold_stances))!r}); stance is scored on the other "
+                      f"{len(gold_stances)}[/]")
     out = out or model_dir / f"eval-{gold.stem}"
     tcfg = TrackingConfig(experiment=experiment, enabled=track)
     with open_tracker(tcfg, run_name=f"evaluate {model_dir.name} on {gold.name}", command="evaluate",
@@ -390,22 +379,21 @@ def evaluate(
         tracker.log_params({"model": str(model), "gold": str(gold), "backend": backend})
         tracker.log_dataset([gold], units, gold.stem, "evaluation")
         ev = evaluate_model(model_dir, units, backend=backend)
+        rows = None
         if gold_stances is not None:  # stance_* join the metrics (JSON, MLflow); one row per article beside them
             stance_metrics, rows = score_stance(ev, gold_stances)
             ev.metrics.update(stance_metrics)
-            out.mkdir(parents=True, exist_ok=True)
-            with atomic_write(out / "eval_stance.tsv") as f:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
-                w.writeheader()
-                w.writerows(rows)
-            tracker.log_artifact(out / "eval_stance.tsv", artifact_path="eval")
         log_evaluation(tracker, ev, out, "eval")
+        write_stance_tsv(rows, out / "eval_stance.tsv")  # no --stance: an earlier run's file goes
+        if rows:
+            tracker.log_artifact(out / "eval_stance.tsv", artifact_path="eval")
     console.print(_metrics_table(f"{model} on {gold}", ev.metrics))
     if gold_stances is not None:
         m = stance_metrics
-        console.print(f"article stance: one-sided pieces right {m['stance_one_sided_right_n']:.0f} of "
-                      f"{m['stance_n_one_sided']:.0f} ({m['stance_one_sided_right']:.0%}), wrong sign "
-                      f"{m['stance_wrong_sign_n']:.0f}; all {m['stance_n_articles']:.0f} articles "
+        one_sided = (f"one-sided pieces right {m['stance_one_sided_right_n']:.0f} of {m['stance_n_one_sided']:.0f} "
+                     f"({m['stance_one_sided_right']:.0%}), wrong sign {m['stance_wrong_sign_n']:.0f}"
+                     if m["stance_n_one_sided"] else "no one-sided (pro or against) pieces")
+        console.print(f"article stance: {one_sided}; all {m['stance_n_articles']:.0f} articles "
                       f"{m['stance_accuracy']:.0%} (pro / against / mixed)")
     console.print(f"metrics, predictions and plots: [bold]{out}[/]")
 

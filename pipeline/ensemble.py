@@ -29,7 +29,7 @@ from .config import Config
 from .data import digest, label_matrix
 from .errors import ConfigError, ModelError
 from .metrics import best_thresholds, multilabel_metrics
-from .modeling import Manifest, library_versions
+from .modeling import MANIFEST, Manifest, library_versions
 from .schema import LABELS, atomic_write, default_mode
 
 
@@ -51,6 +51,28 @@ def _dev_units(manifest: Manifest, where: Path):
 THRESHOLDS = ("dev", "mean")
 
 
+def check_ensemble_out(out_dir: Path, member_dirs: Sequence[Path] = ()) -> None:
+    """Refuse an ensemble folder that would replace something the user has: a member (or a folder
+    holding one), a model folder that is not an ensemble, or a folder of other files. An earlier
+    ensemble at ``out_dir`` is replaced, as retraining replaces a model."""
+    out = Path(out_dir).resolve()
+    for d in member_dirs:
+        member = Path(d).resolve()
+        if out == member or member.is_relative_to(out) or out.is_relative_to(member):
+            raise ConfigError(f"{out_dir}: the ensemble folder cannot be, hold or sit inside a member ({d})")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError(f"{out_dir}: exists and is not a folder")
+    if (out / MANIFEST).is_file():
+        kind = Manifest.load(out).kind
+        if kind != "ensemble":
+            raise ConfigError(f"{out_dir}: holds a {kind} model, which an ensemble would replace; choose another "
+                              "folder or remove it")
+    elif any(out.iterdir()):
+        raise ConfigError(f"{out_dir}: is a folder of other files, not a model; choose another folder")
+
+
 def build_ensemble(member_dirs: Sequence[Path], out_dir: Path, *, device: str = "auto",
                    thresholds: Literal["dev", "mean"] = "dev") -> tuple[Manifest, dict]:
     """Write an ensemble of ``member_dirs`` to ``out_dir``; its manifest, and each member's dev
@@ -62,10 +84,13 @@ def build_ensemble(member_dirs: Sequence[Path], out_dir: Path, *, device: str = 
         raise ConfigError("an ensemble needs at least two member models")
     if thresholds not in THRESHOLDS:
         raise ConfigError(f"thresholds {thresholds!r}: choose dev or mean")
+    check_ensemble_out(out_dir, member_dirs)
     manifests = [Manifest.load(d) for d in member_dirs]
     for d, m in zip(member_dirs, manifests):
         if m.kind == "ensemble":
             raise ModelError(f"{d}: is itself an ensemble; list its members instead")
+        if list(m.labels) != list(LABELS):
+            raise ModelError(f"{d}: labels {m.labels} are not {list(LABELS)} in that order")
     if thresholds == "dev":
         tuned, dev_metrics, report, n_dev = _tune_on_shared_dev(member_dirs, manifests, device)
     else:
@@ -77,7 +102,8 @@ def build_ensemble(member_dirs: Sequence[Path], out_dir: Path, *, device: str = 
     manifest = Manifest(
         kind="ensemble", labels=list(LABELS), thresholds={lab: float(t) for lab, t in zip(LABELS, tuned)},
         max_length=max(m.max_length for m in manifests), encoder=" + ".join(m.encoder for m in manifests),
-        data_digest=manifests[0].data_digest, config=manifests[0].config,
+        # members on other data (cv folds) each have their own digest; the config is the first member's
+        data_digest="+".join(dict.fromkeys(m.data_digest for m in manifests)), config=manifests[0].config,
         dev_metrics=dev_metrics, versions=library_versions(),
         members=[f"members/{n}" for n in names],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 from .data import label_matrix
 from .metrics import multilabel_metrics
 from .predict import Labeller
-from .schema import LABELS, PredictedUnit, Unit, predicted_units
+from .schema import LABELS, PredictedUnit, Unit, atomic_write, predicted_units
 from .stance import stance_accuracy, stance_balance, stance_from_balance
 
 
@@ -68,3 +69,15 @@ def score_stance(ev: Evaluation, gold: dict[str, str]) -> tuple[dict[str, float]
              "balance": "" if predicted[d][0] is None else round(predicted[d][0], 4)}
             for d in gold if d in predicted]
     return {f"stance_{k}": v for k, v in metrics.items()}, rows
+
+
+def write_stance_tsv(rows: list[dict] | None, path: Path) -> None:
+    """``score_stance``'s rows as a TSV (doc_id, gold, predicted, balance); with no rows, an earlier
+    run's file at ``path`` is removed, so a folder never pairs new metrics with an old stance table."""
+    if not rows:
+        path.unlink(missing_ok=True)
+        return
+    with atomic_write(path) as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)

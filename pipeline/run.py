@@ -26,7 +26,7 @@ from .cv import CVResult, cross_validate
 from .data import digest, load_units, split_by_article
 from .errors import ConfigError
 from .evaluate import Evaluation, evaluate_model, score
-from .schema import Unit, atomic_write, write_units
+from .schema import Unit, atomic_write, nan_to_none, write_units
 from .tracker import Tracker
 from .train import TrainResult, train_model
 
@@ -82,7 +82,7 @@ def log_evaluation(tracker: Tracker, ev: Evaluation, out_dir: Path, prefix: str)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_write(out_dir / f"{prefix}_metrics.json") as f:
-        json.dump(ev.metrics, f, indent=2)
+        json.dump(nan_to_none(ev.metrics), f, indent=2)
     write_units(out_dir / f"{prefix}_predictions.jsonl", ev.predictions())
     pred = (ev.probs >= np.broadcast_to(ev.thresholds, ev.probs.shape)).astype(int)
     precision_recall_curves(ev.y_true, ev.probs, ev.thresholds, out_dir / f"{prefix}_pr_curves.png")
@@ -142,24 +142,20 @@ def cross_validate_run(cfg: Config, out: Path, tracker: Tracker | None = None, *
     their thresholds: each fold tuned on its own dev articles), logged as the run's model: a
     bagged model of the recipe, every member trained on the corpus and all but one fold of the
     ``data.eval`` articles, whose members' quality is what the pooled figures estimate."""
-    from .ensemble import build_ensemble
+    from .ensemble import build_ensemble, check_ensemble_out
 
     tracker = tracker or Tracker()
     if not cfg.data.eval:
         raise ConfigError(f"{cfg.source}: cross-validation needs data.eval (the articles to fold over)")
+    if ensemble is not None:  # before hours of training, not after
+        if Path(ensemble).resolve().is_relative_to(Path(out).resolve()):
+            raise ConfigError(f"{ensemble}: the ensemble folder cannot be inside the cv output folder {out}")
+        check_ensemble_out(ensemble)
     train_units, eval_units = load_units(cfg.data.train), load_units([cfg.data.eval])
     tracker.log_params(cfg.flat() | {"cv.folds": folds or "per-article"})
     result = cross_validate(cfg, eval_units, train_units, k=folds, work_dir=Path(out) / "folds", tracker=tracker,
                             data_digest=digest([*cfg.data.train, cfg.data.eval]),
                             keep_models=keep_models or ensemble is not None)
-    if ensemble is not None:
-        fold_dirs = [Path(out) / "folds" / f"fold-{i}" for i in range(len(result.folds))]
-        build_ensemble(fold_dirs, ensemble, device=cfg.train.device, thresholds="mean")
-        if not keep_models:
-            for d in fold_dirs:
-                shutil.rmtree(d, ignore_errors=True)
-        tracker.set_tags({"ensemble": str(ensemble)})
-        tracker.log_model(ensemble, cfg.tracking.model_copy(update={"registered_model": None}), {})
     log_evaluation(tracker, result.pooled, Path(out), "cv_pooled")
     tracker.log_metrics({f"cv_mean_{k}": v for k, v in result.mean.items()})
     tracker.log_metrics({f"cv_std_{k}": v for k, v in result.std.items()})
@@ -167,6 +163,14 @@ def cross_validate_run(cfg: Config, out: Path, tracker: Tracker | None = None, *
         json.dump({"pooled": result.pooled.metrics, "mean": result.mean, "std": result.std, "folds": result.folds,
                    "fold_docs": result.fold_docs}, f, indent=2)
     tracker.log_artifact(Path(out) / "cv_metrics.json")
+    if ensemble is not None:  # last: the cross-validation's figures are written whatever happens here
+        fold_dirs = [Path(out) / "folds" / f"fold-{i}" for i in range(len(result.folds))]
+        build_ensemble(fold_dirs, ensemble, device=cfg.train.device, thresholds="mean")
+        if not keep_models:
+            for d in fold_dirs:
+                shutil.rmtree(d, ignore_errors=True)
+        tracker.set_tags({"ensemble": str(ensemble)})
+        tracker.log_model(ensemble, cfg.tracking.model_copy(update={"registered_model": None}), {})
     return result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -156,6 +157,16 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def nan_to_none(value):
+    """NaN (a figure nothing defines: a kappa nobody's decisions define, a share of no articles)
+    as null, which every JSON reader accepts (json.dump would write NaN, which strict readers refuse)."""
+    if isinstance(value, dict):
+        return {k: nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def write_units(path: Path, units: Iterable[BaseModel]) -> int:

@@ -19,7 +19,7 @@ limiting policies, `mixed` = no clear direction.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import InputError
@@ -53,21 +53,37 @@ def article_stance(label_sets: Iterable[Sequence[str]], margin: float = STANCE_M
     return stance_from_balance(stance_balance(label_sets), margin)
 
 
-def read_stances(path: Path) -> dict[str, str]:
-    """A ``doc_id``/``stance`` TSV (such as a real-dev ``articles.tsv``), checked."""
+def read_stances(path: Path, known: Collection[str] | None = None, known_from: Path | None = None) -> dict[str, str]:
+    """A ``doc_id``/``stance`` TSV (such as a real-dev ``articles.tsv``), checked row by row.
+
+    With ``known`` (the doc_ids of the units it goes with, read from ``known_from``), an id that
+    names none of them is an error too: a typo would otherwise drop an article from the score.
+    """
     path = Path(path)
+    out: dict[str, str] = {}
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-    except (OSError, UnicodeDecodeError) as err:
+        with path.open(encoding="utf-8-sig", newline="") as f:  # -sig: a spreadsheet's byte-order mark
+            reader = csv.DictReader(f, delimiter="\t")
+            missing = {"doc_id", "stance"} - set(reader.fieldnames or ())
+            if missing:
+                raise InputError(f"{path}:1: needs tab-separated doc_id and stance columns "
+                                 f"(missing {', '.join(sorted(missing))})")
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                doc_id, stance = (row["doc_id"] or "").strip(), row["stance"]
+                if not doc_id:
+                    raise InputError(f"{where}: empty doc_id")
+                if stance not in STANCES:
+                    raise InputError(f"{where}: stance {stance!r} is not one of {', '.join(STANCES)}")
+                if doc_id in out:
+                    raise InputError(f"{where}: doc_id {doc_id!r} appears twice")
+                if known is not None and doc_id not in known:
+                    raise InputError(f"{where}: doc_id {doc_id!r} is not an article in {known_from or 'the units'}")
+                out[doc_id] = stance
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise InputError(f"{path}: cannot read stance labels ({err})") from None
-    out = {}
-    for lineno, row in enumerate(rows, start=2):
-        if "doc_id" not in row or "stance" not in row:
-            raise InputError(f"{path}: needs doc_id and stance columns")
-        if row["stance"] not in STANCES:
-            raise InputError(f"{path}:{lineno}: stance {row['stance']!r} is not one of {', '.join(STANCES)}")
-        out[row["doc_id"]] = row["stance"]
+    if not out:
+        raise InputError(f"{path}: no stance rows")
     return out
 
 

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.config import load_config  # noqa: E402
 from pipeline.cv import fold_split, summarise  # noqa: E402
 from pipeline.data import article_folds, label_matrix, load_units, split_by_article  # noqa: E402
-from pipeline.evaluate import evaluate_model, score  # noqa: E402
+from pipeline.evaluate import evaluate_model  # noqa: E402
 from pipeline.metrics import best_thresholds, multilabel_metrics  # noqa: E402
 from pipeline.schema import LABELS, atomic_write, label_sets  # noqa: E402
 from pipeline.stance import article_stance, read_stances, stance_accuracy  # noqa: E402

@@ -82,3 +82,18 @@ def test_members_from_other_splits_average_with_the_mean_of_their_thresholds(tmp
 
     bad = runner.invoke(app, ["ensemble", str(a), str(b), "--out", str(tmp_path / "x"), "--thresholds", "median"])
     assert bad.exit_code != 0 and "median" in bad.output and not (tmp_path / "x").exists()
+
+    # the folder it writes never replaces what the user has: a member, another model, other files
+    import shutil
+
+    shutil.copytree(a, tmp_path / "a-copy")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    for target, error in [(a, "member"), (tmp_path / "a-copy", "holds a transformer model"),
+                          (tmp_path / "mine", "not a model")]:
+        refused = runner.invoke(app, ["ensemble", str(a), str(b), "--out", str(target), "--thresholds", "mean"])
+        assert refused.exit_code == 1 and error in refused.output, refused.output
+    assert Manifest.load(a).kind == Manifest.load(tmp_path / "a-copy").kind == "transformer"
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    again = runner.invoke(app, ["ensemble", str(b), str(a), "--out", str(out), "--thresholds", "mean"])
+    assert again.exit_code == 0 and Manifest.load(out).members[0].endswith("-b")  # an ensemble is replaced

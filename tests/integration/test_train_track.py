@@ -220,6 +220,21 @@ def test_cv_ensemble_averages_the_fold_models_into_one_logged_model(tmp_path, ti
     assert len(out) == 1 and 0.0 <= out["score_fiscal"][0] <= 1.0
 
 
+def test_cv_refuses_an_ensemble_folder_it_would_delete_or_that_holds_a_model_before_training(tmp_path, tiny_encoder,
+                                                                                           gold_split):
+    args = smoke_args(tiny_encoder, gold_split, tmp_path / "m")
+    inside = runner.invoke(app, [str(a) for a in ("cv", *args, "--folds", "2", "--out", tmp_path / "cv",
+                                                  "--ensemble", tmp_path / "cv" / "bagged")])
+    assert inside.exit_code == 1 and "inside the cv output folder" in inside.output
+    assert not (tmp_path / "cv" / "folds").exists()  # refused before any fold trained
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    other = runner.invoke(app, [str(a) for a in ("cv", *args, "--folds", "2", "--out", tmp_path / "cv",
+                                                 "--ensemble", tmp_path / "notes")])
+    assert other.exit_code == 1 and "not a model" in other.output
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
 def test_training_is_deterministic_for_a_seed(tmp_path, tiny_encoder, gold_split):
     from pipeline.config import load_config
     from pipeline.data import load_units, split_by_article
@@ -473,9 +488,22 @@ def test_evaluate_scores_article_stance_against_a_stance_file(trained, gold_spli
     right = sum(r.split("\t")[1] == r.split("\t")[2] for r in rows[1:] if r.split("\t")[1] != "mixed")
     assert metrics["stance_n_articles"] == len(docs) and metrics["stance_one_sided_right_n"] == right
     assert "article stance: one-sided pieces right" in result.output
+    # each article's stance is the one its predicted labels (eval_predictions.jsonl) give
+    from pipeline.stance import article_stance
+
+    by_doc: dict[str, list] = {}
+    for line in (tmp_path / "ev" / "eval_predictions.jsonl").read_text().splitlines():
+        unit = json.loads(line)
+        by_doc.setdefault(unit["doc_id"], []).append(unit["labels"])
+    assert {r.split("\t")[0]: r.split("\t")[2] for r in rows[1:]} == {d: article_stance(v) for d, v in by_doc.items()}
 
     bad = tmp_path / "bad.tsv"
-    bad.write_text("doc_id\tstance\nx\tneutral\n")
-    failed = runner.invoke(app, [str(a) for a in ("evaluate", "--model", out, "--gold", gold_split["eval"],
-                                                  "--stance", bad, "--no-track")])
-    assert failed.exit_code == 1 and "bad.tsv:2" in failed.output and "neutral" in failed.output
+    for content, error in [("doc_id\tstance\nx\tneutral\n", "bad.tsv:2: stance 'neutral'"),
+                           (f"doc_id\tstance\n{docs[0]}\tpro\n{docs[0]}x\tpro\n", f"bad.tsv:3: doc_id '{docs[0]}x' is not")]:
+        bad.write_text(content)
+        failed = runner.invoke(app, [str(a) for a in ("evaluate", "--model", out, "--gold", gold_split["eval"],
+                                                      "--out", tmp_path / "ev", "--stance", bad, "--no-track")])
+        assert failed.exit_code == 1 and error in failed.output, failed.output
+    assert (tmp_path / "ev" / "eval_stance.tsv").read_text().splitlines() == rows  # a refused run changes nothing
+    invoke("evaluate", "--model", out, "--gold", gold_split["eval"], "--out", tmp_path / "ev", "--no-track")
+    assert not (tmp_path / "ev" / "eval_stance.tsv").exists()  # no stale stance table beside new metrics

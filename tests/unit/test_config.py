@@ -77,6 +77,14 @@ def test_the_release_config_is_the_default_recipe_on_all_the_annotated_data(root
     assert release.data.eval is None
 
 
+def test_the_mpnet_release_config_is_the_mpnet_recipe_on_all_the_annotated_data(root):
+    # Same relation as release.yaml to default.yaml, so the two release models differ only by encoder recipe.
+    mpnet, release = load_config(root / "configs/mpnet.yaml"), load_config(root / "configs/release-mpnet.yaml")
+    assert release.model == mpnet.model and release.train == mpnet.train
+    assert release.data == load_config(root / "configs/release.yaml").data
+    assert release.tracking.registered_model == "argmine-unit-classifier-release"
+
+
 def test_the_blend_setting_is_a_weight_auto_or_per_label(tmp_path):
     path = write(tmp_path, "name: x\nmodel:\n  tfidf_blend: per-label\ndata:\n  train: [data.jsonl]\n")
     assert load_config(path).model.tfidf_blend == "per-label"

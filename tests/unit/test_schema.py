@@ -104,5 +104,5 @@ def test_context_texts_by_mode():
     assert context_texts(units, "none") is None
     assert context_texts(shuffled, "previous") == ["", "a1", "", "a2", "a0"]
     j = CONTEXT_JOIN
-    assert context_texts(units, "around") == [f"a1", f"a0{j}a2", f"a1{j}a3", "a2", ""]
+    assert context_texts(units, "around") == ["a1", f"a0{j}a2", f"a1{j}a3", "a2", ""]
     assert context_texts(units, "lead") == ["", "a0", f"a0{j}a1", f"a0{j}a2", ""]
