@@ -6,7 +6,7 @@ The two headlines of every recipe (docs/RESULTS.md):
 1. cross-validation over the five real seed articles (one fold per article, the training corpus
    always on the training side), exactly as ``argmine cv`` runs it (``pipeline.cv``);
 2. the real development set (``../shared/corpus/real-dev``): the recipe trained as
-   ``configs/release.yaml`` trains it, on ``data.train`` plus the seed articles, then scored with
+   the release configs train it, on ``data.train`` plus the seed articles, then scored with
    ``pipeline.evaluate`` (fp32), per label and as the exact label-set ratio, plus article stance.
 
 Each of the six trainings is one *part*, so the parts can run in parallel (on a GPU, several
