@@ -12,7 +12,7 @@ import numpy as np
 from .data import label_matrix
 from .metrics import multilabel_metrics
 from .predict import Labeller
-from .schema import LABELS, PredictedUnit, Unit, atomic_write, predicted_units
+from .schema import PredictedUnit, Unit, atomic_write, label_sets, predicted_units
 from .stance import stance_accuracy, stance_balance, stance_from_balance
 
 
@@ -49,10 +49,9 @@ def evaluate_model(
 
 def article_stances(ev: Evaluation) -> dict[str, tuple[float | None, str]]:
     """Each article's stance balance and stance (``pipeline.stance``) from the predicted labels."""
-    pred = ev.probs >= np.broadcast_to(ev.thresholds, ev.probs.shape)
     by_doc: dict[str, list[list[str]]] = {}
-    for unit, row in zip(ev.units, pred):
-        by_doc.setdefault(unit.doc_id, []).append([lab for lab, on in zip(LABELS, row) if on])
+    for unit, labels in zip(ev.units, label_sets(ev.probs, ev.thresholds)):
+        by_doc.setdefault(unit.doc_id, []).append(labels)
     out = {}
     for doc, sets in by_doc.items():
         balance = stance_balance(sets)

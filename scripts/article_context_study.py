@@ -42,12 +42,13 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.config import Config
 from pipeline.cv import fold_split
 from pipeline.data import label_matrix, load_units
+from pipeline.evaluate import article_stances, score
 from pipeline.metrics import best_thresholds, multilabel_metrics
 from pipeline.modeling import Manifest
 from pipeline.predict import Labeller
 from pipeline.run import split_units
 from pipeline.schema import LABELS
-from pipeline.stance import article_stance, read_stances, stance_accuracy
+from pipeline.stance import read_stances, stance_accuracy
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -67,19 +68,12 @@ def article_features(probs: np.ndarray, docs: list[str]) -> list[np.ndarray]:
     return [np.c_[z[:, j], means] for j in range(len(LABELS))]
 
 
-def stances(units, pred: np.ndarray) -> dict[str, str]:
-    by_doc = defaultdict(list)
-    for u, row in zip(units, pred):
-        by_doc[u.doc_id].append([lab for lab, on in zip(LABELS, row) if on])
-    return {d: article_stance(sets) for d, sets in by_doc.items()}
-
-
 def summary(y, probs, thresholds, units, gold_stance) -> dict:
     m = multilabel_metrics(y, probs, thresholds)
     out = {k: m[k] for k in m if k.endswith(("_precision", "_recall", "_f1", "_support")) or k == "exact_match"}
     if gold_stance:
-        pred = probs >= np.broadcast_to(thresholds, probs.shape)
-        out["stance"] = stance_accuracy(stances(units, pred), gold_stance)
+        predicted = article_stances(score(units, probs, thresholds))
+        out["stance"] = stance_accuracy({d: s for d, (_, s) in predicted.items()}, gold_stance)
     return out
 
 
